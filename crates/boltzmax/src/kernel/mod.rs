@@ -1,0 +1,99 @@
+//! The hot loops, one table of function pointers per instruction set.
+//!
+//! Each table holds the passes a softmax row is built from. The driver in
+//! [`crate::softmax`] handles every edge case (empty rows, infinities,
+//! NaN, masks, `beta = 0`) and calls a kernel only on a *regular* row: the
+//! shift `m` is finite and is the row's maximum (its minimum for a
+//! negative beta), so every `z_i = scale(x_i - m)` is `<= 0` or NaN, and at
+//! least one `z_i` is exactly 0.
+//!
+//! The scalar table is the reference: every SIMD table is tested against
+//! it on random input. [`detected_f32`] and [`detected_f64`] pick the best
+//! table for the running CPU once; the environment variable
+//! `BOLTZMAX_KERNEL` (`scalar`, or a table's name) forces one, for tests
+//! and benchmarks.
+
+use std::sync::OnceLock;
+
+pub use crate::params::Scaling;
+
+pub mod scalar;
+
+/// The sum a softmax row is normalised by, split as the accurate
+/// formulas need it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpSum {
+    /// Sum of `exp(z_i)` over the entries with `z_i != 0` (NaN included),
+    /// accumulated in f64 whatever the element type.
+    pub sum: f64,
+    /// Number of entries with `z_i == 0` (the maxima, counting ties).
+    pub ties: usize,
+}
+
+impl ExpSum {
+    /// `s = sum over i != argmax of exp(z_i)`: the other maxima count 1 each.
+    #[inline]
+    pub fn rest(self) -> f64 {
+        self.sum + self.ties.saturating_sub(1) as f64
+    }
+}
+
+/// One instruction set's kernels for element type `F`.
+///
+/// All kernels take the shift `m` and the [`Scaling`]; `z_i` below means
+/// `scaling.apply(x_i, m)`.
+#[derive(Debug)]
+pub struct Kernels<F: 'static> {
+    /// The table's name: `"scalar"`, `"avx2"`, `"avx512"`, `"neon"`.
+    pub name: &'static str,
+    /// Maximum of a slice; NaN if any entry is NaN; -inf if empty.
+    pub max: fn(&[F]) -> F,
+    /// Minimum of a slice; NaN if any entry is NaN; +inf if empty.
+    pub min: fn(&[F]) -> F,
+    /// [`ExpSum`] of a regular row.
+    pub exp_sum: fn(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum,
+    /// `out_i = exp(z_i) / denom`.
+    pub exp_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, denom: f64),
+    /// `x_i = exp(z_i) / denom`, in place.
+    pub exp_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>, denom: f64),
+    /// `out_i = z_i - c`.
+    pub log_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F),
+    /// `x_i = z_i - c`, in place.
+    pub log_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>, c: F),
+}
+
+fn forced() -> Option<String> {
+    std::env::var("BOLTZMAX_KERNEL").ok()
+}
+
+fn pick<F>(available: Vec<&'static Kernels<F>>) -> &'static Kernels<F> {
+    // `available` is ordered best first and always ends with scalar.
+    if let Some(name) = forced()
+        && let Some(k) = available.iter().find(|k| k.name == name)
+    {
+        return k;
+    }
+    available[0]
+}
+
+/// Every f32 table this CPU can run, best first; the scalar table last.
+pub fn available_f32() -> Vec<&'static Kernels<f32>> {
+    vec![&scalar::F32]
+}
+
+/// Every f64 table this CPU can run, best first; the scalar table last.
+pub fn available_f64() -> Vec<&'static Kernels<f64>> {
+    vec![&scalar::F64]
+}
+
+/// The f32 table used by default, chosen once per process.
+pub fn detected_f32() -> &'static Kernels<f32> {
+    static K: OnceLock<&'static Kernels<f32>> = OnceLock::new();
+    K.get_or_init(|| pick(available_f32()))
+}
+
+/// The f64 table used by default, chosen once per process.
+pub fn detected_f64() -> &'static Kernels<f64> {
+    static K: OnceLock<&'static Kernels<f64>> = OnceLock::new();
+    K.get_or_init(|| pick(available_f64()))
+}

@@ -1,0 +1,103 @@
+//! The scalar reference kernels: plain loops, the twin every SIMD kernel
+//! is tested against.
+
+use super::{ExpSum, Kernels, Scaling};
+use crate::real::Real;
+
+/// Scalar f32 kernels.
+pub static F32: Kernels<f32> = table::<f32>();
+/// Scalar f64 kernels.
+pub static F64: Kernels<f64> = table::<f64>();
+
+const fn table<F: Real>() -> Kernels<F> {
+    Kernels {
+        name: "scalar",
+        max: max::<F>,
+        min: min::<F>,
+        exp_sum: exp_sum::<F>,
+        exp_store: exp_store::<F>,
+        exp_store_in_place: exp_store_in_place::<F>,
+        log_store: log_store::<F>,
+        log_store_in_place: log_store_in_place::<F>,
+    }
+}
+
+/// Maximum; NaN if any entry is NaN; -inf for an empty slice.
+pub fn max<F: Real>(x: &[F]) -> F {
+    let mut m = F::NEG_INFINITY;
+    for &v in x {
+        if v.is_nan() {
+            return v;
+        }
+        if v > m {
+            m = v;
+        }
+    }
+    m
+}
+
+/// Minimum; NaN if any entry is NaN; +inf for an empty slice.
+pub fn min<F: Real>(x: &[F]) -> F {
+    let mut m = F::INFINITY;
+    for &v in x {
+        if v.is_nan() {
+            return v;
+        }
+        if v < m {
+            m = v;
+        }
+    }
+    m
+}
+
+/// Sum of `exp(z_i)` over `z_i != 0` in f64, and the count of `z_i == 0`.
+///
+/// Every term is added to one f64 accumulator, so the rounding error of an
+/// f32 row does not grow with its length at f32 precision.
+pub fn exp_sum<F: Real>(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
+    let mut sum = 0.0f64;
+    let mut ties = 0usize;
+    for &v in x {
+        let z = scaling.apply(v, m);
+        if z == F::ZERO {
+            ties += 1;
+        } else {
+            sum += z.exp().to_f64();
+        }
+    }
+    ExpSum { sum, ties }
+}
+
+#[inline(always)]
+fn exp_over<F: Real>(z: F, denom: f64) -> F {
+    // The quotient is formed in f64 so that an f32 result is rounded once.
+    F::from_f64(z.exp().to_f64() / denom)
+}
+
+/// `out_i = exp(z_i) / denom`.
+pub fn exp_store<F: Real>(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, denom: f64) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = exp_over(scaling.apply(v, m), denom);
+    }
+}
+
+/// `x_i = exp(z_i) / denom`, in place.
+pub fn exp_store_in_place<F: Real>(x: &mut [F], m: F, scaling: Scaling<F>, denom: f64) {
+    for v in x.iter_mut() {
+        *v = exp_over(scaling.apply(*v, m), denom);
+    }
+}
+
+/// `out_i = z_i - c`.
+pub fn log_store<F: Real>(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = scaling.apply(v, m) - c;
+    }
+}
+
+/// `x_i = z_i - c`, in place.
+pub fn log_store_in_place<F: Real>(x: &mut [F], m: F, scaling: Scaling<F>, c: F) {
+    for v in x.iter_mut() {
+        *v = scaling.apply(*v, m) - c;
+    }
+}
