@@ -36,11 +36,17 @@
 #![deny(missing_docs)]
 #![warn(rustdoc::broken_intra_doc_links)]
 
+pub mod backward;
 pub mod error;
 pub mod kernel;
+pub mod learn;
+pub mod nd;
 pub mod params;
 pub mod real;
+pub mod sample;
 pub mod softmax;
+pub mod stream;
+pub mod thermo;
 
 pub use error::{Error, Result};
 pub use params::{Beta, Params, Scale, Scaling, Temperature, UndefinedRows};

@@ -1,0 +1,1 @@
+//! Calibration of classifiers: temperature, vector and matrix scaling, and calibration metrics.

@@ -1,0 +1,1 @@
+//! Softmax regression (multinomial logistic regression) on the fused loss kernel.

@@ -1,0 +1,1 @@
+//! The Ising model: samplers, observables and exact references.

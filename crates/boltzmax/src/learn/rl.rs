@@ -1,0 +1,1 @@
+//! Reinforcement learning: Boltzmann exploration for bandits and tabular methods.

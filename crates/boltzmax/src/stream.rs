@@ -1,0 +1,1 @@
+//! A streaming logsumexp accumulator that merges partial results (Milakov and Gimelshein, 2018).

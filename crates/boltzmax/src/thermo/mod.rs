@@ -1,0 +1,1 @@
+//! Statistical mechanics on the softmax engine: units and constants, ensembles of levels, thermodynamics and temperature sweeps.
