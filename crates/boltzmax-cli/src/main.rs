@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Shared by the commands that draw charts (ensemble, bandit, ising, calibrate).
+#[allow(dead_code)]
+mod plot;
+
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "boltzmax", version, about)]
