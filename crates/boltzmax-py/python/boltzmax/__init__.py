@@ -1,0 +1,20 @@
+"""boltzmax: softmax, log-softmax and logsumexp that are right on every input.
+
+softmax(z/T) is the Boltzmann distribution p_i = exp(-E_i/kT)/Z with
+z = -E/k, and logsumexp gives ln Z. Functions take numpy arrays (any
+strides, float32 kept as float32, float64 as float64; other real dtypes are
+converted to float64) and release the GIL while they compute.
+
+Names and arguments follow scipy.special where the function is the same:
+
+>>> import numpy as np, boltzmax
+>>> boltzmax.softmax(np.array([0.0, np.inf]))
+array([0., 1.])
+>>> float(boltzmax.logsumexp(np.array([0.0, 0.0])))  # ln 2
+0.6931471805599453
+"""
+
+from boltzmax._boltzmax import kernels, log_softmax, logsumexp, softmax
+
+__all__ = ["softmax", "log_softmax", "logsumexp", "kernels"]
+__version__ = "0.1.0"

@@ -1,0 +1,54 @@
+from typing import Literal, overload
+
+import numpy as np
+import numpy.typing as npt
+
+ArrayLike = npt.ArrayLike
+Array = npt.NDArray[np.floating]
+
+def softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    temperature: float | None = None,
+    beta: float | None = None,
+    where: npt.NDArray[np.bool_] | None = None,
+    out: Array | None = None,
+) -> Array:
+    """Softmax along `axis` of exp(x / T) (or exp(beta x)), normalised to sum 1."""
+
+def log_softmax(
+    x: ArrayLike,
+    axis: int = -1,
+    temperature: float | None = None,
+    beta: float | None = None,
+    where: npt.NDArray[np.bool_] | None = None,
+    out: Array | None = None,
+) -> Array:
+    """Logarithm of the softmax along `axis`, without forming the softmax."""
+
+@overload
+def logsumexp(
+    a: ArrayLike,
+    axis: int | None = None,
+    b: ArrayLike | None = None,
+    keepdims: bool = False,
+    return_sign: Literal[False] = False,
+    temperature: float | None = None,
+    beta: float | None = None,
+    where: ArrayLike | None = None,
+) -> Array | np.floating: ...
+@overload
+def logsumexp(
+    a: ArrayLike,
+    axis: int | None = None,
+    b: ArrayLike | None = None,
+    keepdims: bool = False,
+    return_sign: Literal[True] = ...,
+    temperature: float | None = None,
+    beta: float | None = None,
+    where: ArrayLike | None = None,
+) -> tuple[Array | np.floating, Array | np.floating]: ...
+def kernels() -> tuple[str, str]:
+    """Names of the kernel tables in use for float32 and float64."""
+
+__version__: str

@@ -1,0 +1,515 @@
+//! Python bindings: numpy arrays in and out, float32 kept as float32, the
+//! GIL released while the kernels run.
+//!
+//! Every function takes its array as a Python object and dispatches on the
+//! dtype: float32 and float64 are used as they are (any strides, no copy);
+//! every other real dtype (integers, bool, float16) is converted to
+//! float64 first, as scipy does; complex input is a TypeError.
+
+use boltzmax::{Error, Params, Real};
+use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Zip};
+use numpy::{
+    AllowTypeChange, Element, PyArrayDescrMethods, PyArrayDyn, PyArrayLikeDyn, PyArrayMethods,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyAny;
+
+fn value_error(e: Error) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Temperature or beta (at most one) as validated parameters in `F`.
+fn params<F: Real>(temperature: Option<f64>, beta: Option<f64>) -> PyResult<Params<F>> {
+    match (temperature, beta) {
+        (Some(_), Some(_)) => Err(PyValueError::new_err("give temperature or beta, not both")),
+        (Some(t), None) => {
+            let tf = F::from_f64(t);
+            if t > 0.0 && tf == F::ZERO {
+                return Err(PyValueError::new_err(format!(
+                    "temperature {t} underflows to 0 in {}",
+                    F::NAME
+                )));
+            }
+            Params::temperature(tf).map_err(value_error)
+        }
+        (None, Some(b)) => Params::beta(F::from_f64(b)).map_err(value_error),
+        (None, None) => Ok(Params::default()),
+    }
+}
+
+fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
+    let n = ndim as isize;
+    if axis >= n || axis < -n {
+        return Err(value_error(Error::AxisOutOfRange { axis, ndim }));
+    }
+    Ok(if axis < 0 { axis + n } else { axis } as usize)
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Softmax,
+    LogSoftmax,
+}
+
+/// Applies the row function along `axis`, lane by lane; a lane that is not
+/// contiguous is gathered into a scratch buffer.
+fn along_axis<F: Real>(
+    x: ArrayViewD<'_, F>,
+    mask: Option<ArrayViewD<'_, bool>>,
+    mut out: ArrayViewMutD<'_, F>,
+    axis: usize,
+    p: &Params<F>,
+    which: Which,
+) -> Result<(), Error> {
+    let n = x.shape()[axis];
+    let mut xs = vec![F::ZERO; n];
+    let mut os = vec![F::ZERO; n];
+    let mut ms = vec![true; n];
+    let ax = Axis(axis);
+    let mut result = Ok(());
+    let mut run = |xl: ndarray::ArrayView1<'_, F>,
+                   ml: Option<ndarray::ArrayView1<'_, bool>>,
+                   mut ol: ndarray::ArrayViewMut1<'_, F>| {
+        if result.is_err() {
+            return;
+        }
+        let xin: &[F] = match xl.as_slice() {
+            Some(s) => s,
+            None => {
+                xs.iter_mut().zip(xl.iter()).for_each(|(d, &s)| *d = s);
+                &xs
+            }
+        };
+        let min: Option<&[bool]> = ml.map(|m| match m.to_slice() {
+            Some(s) => s,
+            None => {
+                ms.iter_mut().zip(m.iter()).for_each(|(d, &s)| *d = s);
+                &ms[..]
+            }
+        });
+        let contiguous = ol.is_standard_layout();
+        let dst: &mut [F] = if contiguous {
+            ol.as_slice_mut().expect("standard layout")
+        } else {
+            &mut os
+        };
+        let r = match (which, min) {
+            (Which::Softmax, None) => boltzmax::softmax_into(dst, xin, p),
+            (Which::LogSoftmax, None) => boltzmax::log_softmax_into(dst, xin, p),
+            (Which::Softmax, Some(m)) => boltzmax::softmax_masked_into(dst, xin, m, p),
+            (Which::LogSoftmax, Some(m)) => boltzmax::log_softmax_masked_into(dst, xin, m, p),
+        };
+        if let Err(e) = r {
+            result = Err(e);
+            return;
+        }
+        if !contiguous {
+            ol.iter_mut().zip(os.iter()).for_each(|(d, &s)| *d = s);
+        }
+    };
+    match mask {
+        None => Zip::from(x.lanes(ax))
+            .and(out.lanes_mut(ax))
+            .for_each(|xl, ol| run(xl, None, ol)),
+        Some(m) => Zip::from(x.lanes(ax))
+            .and(m.lanes(ax))
+            .and(out.lanes_mut(ax))
+            .for_each(|xl, ml, ol| run(xl, Some(ml), ol)),
+    }
+    result
+}
+
+fn check_real_dtype(x: &Bound<'_, PyAny>) -> PyResult<()> {
+    if let Ok(arr) = x.cast::<numpy::PyUntypedArray>()
+        && arr.dtype().kind() == b'c'
+    {
+        return Err(PyTypeError::new_err(
+            "complex input is not supported: softmax is defined on real numbers",
+        ));
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn softmax_typed<'py, F: Real + Element>(
+    py: Python<'py>,
+    x: &Bound<'py, PyArrayDyn<F>>,
+    axis: isize,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    mask: Option<&Bound<'py, PyAny>>,
+    out: Option<&Bound<'py, PyAny>>,
+    which: Which,
+) -> PyResult<Bound<'py, PyAny>> {
+    let p = params::<F>(temperature, beta)?;
+    let xr = x.readonly();
+    let xv = xr.as_array();
+    if xv.ndim() == 0 {
+        return Err(PyValueError::new_err(
+            "softmax needs an array of at least one dimension, got a scalar",
+        ));
+    }
+    let ax = normalize_axis(axis, xv.ndim())?;
+    let mask_arr = match mask {
+        None => None,
+        Some(m) => {
+            let m = m
+                .cast::<PyArrayDyn<bool>>()
+                .map_err(|_| PyTypeError::new_err("where= must be a numpy array of dtype bool"))?;
+            if m.shape() != xv.shape() {
+                return Err(value_error(Error::ShapeMismatch {
+                    what: "where",
+                    got: m.shape().to_vec(),
+                    expected: xv.shape().to_vec(),
+                }));
+            }
+            Some(m.readonly())
+        }
+    };
+    let out_arr: Bound<'py, PyArrayDyn<F>> = match out {
+        None => PyArrayDyn::<F>::zeros(py, IxDyn(xv.shape()), false),
+        Some(o) => {
+            let o = o.cast::<PyArrayDyn<F>>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "out= must be a numpy array of dtype {}, like the input",
+                    F::NAME
+                ))
+            })?;
+            if o.shape() != xv.shape() {
+                return Err(value_error(Error::ShapeMismatch {
+                    what: "out",
+                    got: o.shape().to_vec(),
+                    expected: xv.shape().to_vec(),
+                }));
+            }
+            o.clone()
+        }
+    };
+    {
+        let mut ow = out_arr
+            .try_readwrite()
+            .map_err(|_| PyValueError::new_err("out= is not writeable or overlaps an input"))?;
+        let ov = ow.as_array_mut();
+        let mv = mask_arr.as_ref().map(|m| m.as_array());
+        py.detach(|| along_axis(xv, mv, ov, ax, &p, which))
+            .map_err(value_error)?;
+    }
+    Ok(out_arr.into_any())
+}
+
+fn dispatch<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    axis: isize,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    mask: Option<&Bound<'py, PyAny>>,
+    out: Option<&Bound<'py, PyAny>>,
+    which: Which,
+) -> PyResult<Bound<'py, PyAny>> {
+    check_real_dtype(x)?;
+    if let Ok(a) = x.cast::<PyArrayDyn<f32>>() {
+        return softmax_typed(py, a, axis, temperature, beta, mask, out, which);
+    }
+    if let Ok(a) = x.cast::<PyArrayDyn<f64>>() {
+        return softmax_typed(py, a, axis, temperature, beta, mask, out, which);
+    }
+    let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = x.extract()?;
+    let a: &Bound<'py, PyArrayDyn<f64>> = &converted;
+    softmax_typed(py, a, axis, temperature, beta, mask, out, which)
+}
+
+/// softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None)
+/// --
+///
+/// Softmax along `axis`: exp(x / T) normalised to sum 1.
+#[pyfunction]
+#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None))]
+fn softmax<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    axis: isize,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    r#where: Option<&Bound<'py, PyAny>>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    dispatch(py, x, axis, temperature, beta, r#where, out, Which::Softmax)
+}
+
+/// log_softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None)
+/// --
+///
+/// Logarithm of the softmax along `axis`, computed without forming the softmax.
+#[pyfunction]
+#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None))]
+fn log_softmax<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    axis: isize,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    r#where: Option<&Bound<'py, PyAny>>,
+    out: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    dispatch(
+        py,
+        x,
+        axis,
+        temperature,
+        beta,
+        r#where,
+        out,
+        Which::LogSoftmax,
+    )
+}
+
+/// Reads an optional companion array (weights or mask) as `T`, broadcast to
+/// `shape` by numpy (a view, no copy).
+fn companion<'py, T: Element>(
+    py: Python<'py>,
+    what: &str,
+    v: Option<&Bound<'py, PyAny>>,
+    shape: &[usize],
+) -> PyResult<Option<numpy::PyReadonlyArrayDyn<'py, T>>> {
+    let Some(v) = v else { return Ok(None) };
+    let np = py.import("numpy")?;
+    let arr = np.call_method1("asarray", (v, T::get_dtype(py)))?;
+    let b = np
+        .call_method1("broadcast_to", (arr, shape.to_vec()))
+        .map_err(|e| {
+            PyValueError::new_err(format!(
+                "{what} cannot be broadcast to the input's shape {shape:?}: {e}"
+            ))
+        })?;
+    let b = b.cast_into::<PyArrayDyn<T>>()?;
+    Ok(Some(b.readonly()))
+}
+
+/// One logsumexp reduction: plain, masked, or weighted with a sign.
+fn lse_lane<F: Real>(
+    x: &[F],
+    b: Option<&[F]>,
+    mask: Option<&[bool]>,
+    signed: bool,
+    p: &Params<F>,
+    scratch: &mut Vec<F>,
+) -> Result<(F, F), Error> {
+    if b.is_some() || signed {
+        // Masked-out entries get weight 0, which logsumexp_weighted ignores.
+        scratch.clear();
+        match b {
+            Some(b) => scratch.extend_from_slice(b),
+            None => scratch.resize(x.len(), F::ONE),
+        }
+        if let Some(m) = mask {
+            for (w, &keep) in scratch.iter_mut().zip(m) {
+                if !keep {
+                    *w = F::ZERO;
+                }
+            }
+        }
+        let r = boltzmax::logsumexp_weighted(x, scratch, p)?;
+        return Ok((r.log_abs, r.sign));
+    }
+    let v = match mask {
+        Some(m) => boltzmax::logsumexp_masked(x, m, p)?,
+        None => boltzmax::logsumexp_with(x, p),
+    };
+    Ok((v, F::ONE))
+}
+
+fn lane_slice<'a, T: Copy>(v: ndarray::ArrayView1<'a, T>, buf: &'a mut Vec<T>) -> &'a [T] {
+    match v.to_slice() {
+        Some(s) => s,
+        None => {
+            buf.clear();
+            buf.extend(v.iter().copied());
+            buf
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn logsumexp_typed<'py, F: Real + Element>(
+    py: Python<'py>,
+    a: &Bound<'py, PyArrayDyn<F>>,
+    axis: Option<isize>,
+    b: Option<&Bound<'py, PyAny>>,
+    keepdims: bool,
+    return_sign: bool,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    mask: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let p = params::<F>(temperature, beta)?;
+    let ar = a.readonly();
+    let av = ar.as_array();
+    let shape = av.shape().to_vec();
+    let br = companion::<F>(py, "b", b, &shape)?;
+    let mr = companion::<bool>(py, "where", mask, &shape)?;
+    let bv = br.as_ref().map(|r| r.as_array());
+    let mv = mr.as_ref().map(|r| r.as_array());
+    let (values, signs, out_shape) = match axis {
+        None => {
+            // Reduce over every element, in logical (C) order.
+            let flat = |v: ArrayViewD<'_, F>| -> Vec<F> { v.iter().copied().collect() };
+            let xs = flat(av.view());
+            let bs = bv.map(|v| flat(v));
+            let ms: Option<Vec<bool>> = mv.map(|v| v.iter().copied().collect());
+            let mut scratch = Vec::new();
+            let (v, s) = py
+                .detach(|| {
+                    lse_lane(
+                        &xs,
+                        bs.as_deref(),
+                        ms.as_deref(),
+                        return_sign,
+                        &p,
+                        &mut scratch,
+                    )
+                })
+                .map_err(value_error)?;
+            let out_shape = if keepdims {
+                vec![1; shape.len()]
+            } else {
+                vec![]
+            };
+            (vec![v], vec![s], out_shape)
+        }
+        Some(axis) => {
+            let nd = shape.len().max(1);
+            if shape.is_empty() {
+                return Err(PyValueError::new_err(
+                    "axis given for a 0-dimensional input",
+                ));
+            }
+            let ax = normalize_axis(axis, nd)?;
+            let lanes = av.lanes(Axis(ax));
+            let count = lanes.into_iter().len();
+            let mut values = Vec::with_capacity(count);
+            let mut signs = Vec::with_capacity(count);
+            py.detach(|| -> Result<(), Error> {
+                let (mut xb, mut bb, mut mb, mut scratch) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                let blanes: Option<Vec<_>> =
+                    bv.as_ref().map(|v| v.lanes(Axis(ax)).into_iter().collect());
+                let mlanes: Option<Vec<_>> =
+                    mv.as_ref().map(|v| v.lanes(Axis(ax)).into_iter().collect());
+                for (i, xl) in av.lanes(Axis(ax)).into_iter().enumerate() {
+                    let xs = lane_slice(xl, &mut xb);
+                    let bs = blanes.as_ref().map(|l| lane_slice(l[i].view(), &mut bb));
+                    let ms = mlanes.as_ref().map(|l| lane_slice(l[i].view(), &mut mb));
+                    let (v, s) = lse_lane(xs, bs, ms, return_sign, &p, &mut scratch)?;
+                    values.push(v);
+                    signs.push(s);
+                }
+                Ok(())
+            })
+            .map_err(value_error)?;
+            let mut out_shape = shape.clone();
+            if keepdims {
+                out_shape[ax] = 1;
+            } else {
+                out_shape.remove(ax);
+            }
+            (values, signs, out_shape)
+        }
+    };
+    let to_py = |v: Vec<F>| -> PyResult<Bound<'py, PyAny>> {
+        let arr = numpy::PyArray1::from_vec(py, v).reshape(out_shape.clone())?;
+        if out_shape.is_empty() {
+            // A numpy scalar of the input's dtype, as scipy returns.
+            arr.into_any().get_item(())
+        } else {
+            Ok(arr.into_any())
+        }
+    };
+    let res = to_py(values)?;
+    if return_sign {
+        Ok((res, to_py(signs)?).into_pyobject(py)?.into_any())
+    } else {
+        Ok(res)
+    }
+}
+
+/// logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperature=None, beta=None, where=None)
+/// --
+///
+/// ln(sum(b * exp(a / T))) over `axis` (all elements if None), as scipy.special.logsumexp.
+#[pyfunction]
+#[pyo3(signature = (a, axis=None, b=None, keepdims=false, return_sign=false, temperature=None, beta=None, r#where=None))]
+#[allow(clippy::too_many_arguments)]
+fn logsumexp<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    axis: Option<isize>,
+    b: Option<&Bound<'py, PyAny>>,
+    keepdims: bool,
+    return_sign: bool,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    r#where: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    check_real_dtype(a)?;
+    if let Ok(x) = a.cast::<PyArrayDyn<f32>>() {
+        return logsumexp_typed(
+            py,
+            x,
+            axis,
+            b,
+            keepdims,
+            return_sign,
+            temperature,
+            beta,
+            r#where,
+        );
+    }
+    if let Ok(x) = a.cast::<PyArrayDyn<f64>>() {
+        return logsumexp_typed(
+            py,
+            x,
+            axis,
+            b,
+            keepdims,
+            return_sign,
+            temperature,
+            beta,
+            r#where,
+        );
+    }
+    let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = a.extract()?;
+    let x: &Bound<'py, PyArrayDyn<f64>> = &converted;
+    logsumexp_typed(
+        py,
+        x,
+        axis,
+        b,
+        keepdims,
+        return_sign,
+        temperature,
+        beta,
+        r#where,
+    )
+}
+
+/// The names of the kernel tables in use: {"float32": ..., "float64": ...}.
+#[pyfunction]
+fn kernels() -> (String, String) {
+    (
+        boltzmax::kernel::detected_f32().name.to_string(),
+        boltzmax::kernel::detected_f64().name.to_string(),
+    )
+}
+
+/// The compiled core of the boltzmax Python package.
+#[pymodule]
+fn _boltzmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(log_softmax, m)?)?;
+    m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
+    m.add_function(wrap_pyfunction!(kernels, m)?)?;
+    Ok(())
+}
