@@ -199,6 +199,7 @@ fn softmax_typed<'py, F: Real + Element>(
     Ok(out_arr.into_any())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dispatch<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -357,7 +358,7 @@ fn logsumexp_typed<'py, F: Real + Element>(
             // Reduce over every element, in logical (C) order.
             let flat = |v: ArrayViewD<'_, F>| -> Vec<F> { v.iter().copied().collect() };
             let xs = flat(av.view());
-            let bs = bv.map(|v| flat(v));
+            let bs = bv.map(flat);
             let ms: Option<Vec<bool>> = mv.map(|v| v.iter().copied().collect());
             let mut scratch = Vec::new();
             let (v, s) = py
