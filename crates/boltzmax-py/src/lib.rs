@@ -16,6 +16,11 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+/// numpy's name for `F`.
+fn np_name<F: Real>() -> &'static str {
+    if F::NAME == "f32" { "float32" } else { "float64" }
+}
+
 fn value_error(e: Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
@@ -29,7 +34,7 @@ fn params<F: Real>(temperature: Option<f64>, beta: Option<f64>) -> PyResult<Para
             if t > 0.0 && tf == F::ZERO {
                 return Err(PyValueError::new_err(format!(
                     "temperature {t} underflows to 0 in {}",
-                    F::NAME
+                    np_name::<F>()
                 )));
             }
             Params::temperature(tf).map_err(value_error)
@@ -174,7 +179,7 @@ fn softmax_typed<'py, F: Real + Element>(
             let o = o.cast::<PyArrayDyn<F>>().map_err(|_| {
                 PyTypeError::new_err(format!(
                     "out= must be a numpy array of dtype {}, like the input",
-                    F::NAME
+                    np_name::<F>()
                 ))
             })?;
             if o.shape() != xv.shape() {

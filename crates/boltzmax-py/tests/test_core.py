@@ -1,0 +1,176 @@
+"""The Python face of the core: agreement with scipy, the convention
+table, dtypes, layouts and errors."""
+
+import math
+
+import numpy as np
+import mpmath
+import pytest
+import scipy.special as sp
+
+import boltzmax as bm
+
+RNG = np.random.default_rng(20261129)
+INF = np.inf
+
+
+def ulp_err(got, ref, dtype):
+    """Error in units of the last place of `dtype`, elementwise."""
+    ref = np.asarray(ref, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    spacing = np.spacing(np.abs(ref).astype(dtype)).astype(np.float64)
+    tiny = np.finfo(dtype).smallest_subnormal
+    return np.abs(got - ref) / np.maximum(spacing, tiny)
+
+
+def exact_softmax(x, axis, t, dtype):
+    """softmax((x - max)/t) and z = (x - max)/t along `axis`, computed with
+    50 significant digits (mpmath) from the exact values of x and t as
+    stored in `dtype`."""
+    mpmath.mp.dps = 50
+    t = mpmath.mpf(float(dtype(t)))
+    xm = np.moveaxis(x.astype(np.float64), axis, -1)
+    out = np.empty_like(xm)
+    zs = np.empty_like(xm)
+    for idx in np.ndindex(xm.shape[:-1]):
+        row = [mpmath.mpf(float(v)) for v in xm[idx]]
+        m = max(row)
+        z = [(v - m) / t for v in row]
+        e = [mpmath.exp(v) for v in z]
+        s = mpmath.fsum(e)
+        out[idx] = [float(v / s) for v in e]
+        zs[idx] = [float(v) for v in z]
+    return np.moveaxis(out, -1, axis), np.moveaxis(zs, -1, axis)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis", [((7,), -1), ((4, 9), -1), ((4, 9), 0), ((3, 5, 6), 1), ((3, 5, 6), -3)])
+@pytest.mark.parametrize("t", [1.0, 0.37, 25.0])
+def test_agrees_with_scipy(dtype, shape, axis, t):
+    x = (RNG.standard_normal(shape) * 5).astype(dtype)
+    got = bm.softmax(x, axis=axis, temperature=t)
+    assert got.dtype == dtype and got.shape == x.shape
+    # Against a 50-digit reference: the rounding of z = (x - m)/t alone
+    # costs up to |z| ulp (exp's condition number is |z|), so the bound
+    # grows with |z|; the constant covers exp, the sum and the division.
+    ref, z = exact_softmax(x, axis, t, dtype)
+    assert (ulp_err(got, ref, dtype) <= 2 * np.abs(z) + 8).all()
+    ref = sp.softmax(x.astype(np.float64) / t, axis=axis)
+    np.testing.assert_allclose(got, ref, rtol=(8 + 2 * 40) * np.finfo(dtype).eps, atol=1e-300)
+    lref = sp.log_softmax(x.astype(np.float64) / t, axis=axis)
+    lgot = bm.log_softmax(x, axis=axis, temperature=t)
+    assert lgot.dtype == dtype
+    np.testing.assert_allclose(lgot, lref, rtol=8 * np.finfo(dtype).eps, atol=8 * np.finfo(dtype).eps)
+    zref = sp.logsumexp(x.astype(np.float64) / t, axis=axis)
+    zgot = bm.logsumexp(x, axis=axis, temperature=t)
+    assert zgot.dtype == dtype
+    np.testing.assert_allclose(zgot, zref, rtol=4 * np.finfo(dtype).eps, atol=4 * np.finfo(dtype).eps)
+
+
+def test_beta_matches_temperature():
+    x = RNG.standard_normal(50)
+    np.testing.assert_array_equal(bm.softmax(x, beta=1.0), bm.softmax(x))
+    np.testing.assert_allclose(bm.softmax(x, beta=0.5), bm.softmax(x, temperature=2.0), rtol=1e-15)
+    np.testing.assert_allclose(bm.softmax(x, beta=-1.0), sp.softmax(-x), rtol=1e-14)
+    np.testing.assert_array_equal(bm.softmax(x, beta=0.0), np.full(50, 1 / 50))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convention_table(dtype):
+    a = lambda *v: np.array(v, dtype=dtype)  # noqa: E731
+    # empty
+    assert bm.softmax(a()).shape == (0,)
+    assert bm.logsumexp(a()) == -INF
+    # all -inf: undefined softmax, lse -inf
+    assert np.isnan(bm.softmax(a(-INF, -INF))).all()
+    assert bm.logsumexp(a(-INF, -INF)) == -INF
+    # one +inf: one-hot
+    np.testing.assert_array_equal(bm.softmax(a(1, INF, -2)), a(0, 1, 0))
+    np.testing.assert_array_equal(bm.log_softmax(a(1, INF, -2)), a(-INF, 0, -INF))
+    assert bm.logsumexp(a(1, INF)) == INF
+    # two +inf: NaN, lse +inf
+    assert np.isnan(bm.softmax(a(INF, INF))).all()
+    assert bm.logsumexp(a(INF, 0, INF)) == INF
+    # NaN
+    assert np.isnan(bm.softmax(a(1, np.nan))).all()
+    assert np.isnan(bm.logsumexp(a(1, np.nan)))
+    # small terms kept
+    assert bm.log_softmax(a(0, -40))[0] < 0
+    # ties at T -> 0 share the mass
+    tiny = 1e-44 if dtype == np.float32 else 1e-310
+    np.testing.assert_array_equal(bm.softmax(a(2, 1, 2), temperature=tiny), a(0.5, 0, 0.5))
+
+
+def test_log_softmax_small_term_exact():
+    assert bm.log_softmax(np.array([0.0, -40.0]))[0] == -4.248354255291589e-18
+
+
+@pytest.mark.parametrize("t", [0.0, -1.0, np.nan, np.inf])
+def test_invalid_temperature_is_value_error(t):
+    with pytest.raises(ValueError, match="temperature"):
+        bm.softmax(np.ones(3), temperature=t)
+    with pytest.raises(ValueError, match="temperature"):
+        bm.logsumexp(np.ones(3), temperature=t)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="axis"):
+        bm.softmax(np.ones((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="not both"):
+        bm.softmax(np.ones(3), temperature=1.0, beta=1.0)
+    with pytest.raises(TypeError, match="complex"):
+        bm.softmax(np.ones(3, dtype=complex))
+    with pytest.raises(ValueError, match="shape"):
+        bm.softmax(np.ones(3), out=np.empty(4))
+    with pytest.raises(TypeError, match="float64"):
+        bm.softmax(np.ones(3), out=np.empty(3, dtype=np.float32))
+    with pytest.raises(ValueError, match="scalar"):
+        bm.softmax(np.float64(1.0))
+
+
+def test_dtypes_and_layouts():
+    # integers and bools become float64; float32 stays float32
+    assert bm.softmax(np.arange(4)).dtype == np.float64
+    assert bm.softmax([1, 2, 3]).dtype == np.float64
+    assert bm.softmax(np.ones(3, dtype=np.float32)).dtype == np.float32
+    x = RNG.standard_normal((6, 8))
+    ref = sp.softmax(x, axis=1)
+    for view in (x[:, ::2], x[::2, :], np.asfortranarray(x), x.T):
+        np.testing.assert_allclose(bm.softmax(view), sp.softmax(view, axis=-1), rtol=1e-14)
+        np.testing.assert_allclose(bm.logsumexp(view, axis=0), sp.logsumexp(view, axis=0), rtol=1e-14)
+    np.testing.assert_allclose(bm.softmax(np.asfortranarray(x)), ref, rtol=1e-14)
+
+
+def test_out_and_where():
+    x = RNG.standard_normal((3, 4))
+    out = np.empty_like(x)
+    r = bm.softmax(x, out=out)
+    assert r is out
+    np.testing.assert_allclose(out, sp.softmax(x, axis=-1), rtol=1e-14)
+    mask = np.array([[True, False, True, True]] * 3)
+    x[:, 1] = np.nan  # ignored where masked out
+    p = bm.softmax(x, where=mask)
+    assert (p[:, 1] == 0).all()
+    np.testing.assert_allclose(p[:, [0, 2, 3]], sp.softmax(x[:, [0, 2, 3]], axis=-1), rtol=1e-14)
+    assert (bm.log_softmax(x, where=mask)[:, 1] == -INF).all()
+    np.testing.assert_allclose(
+        bm.logsumexp(x, axis=1, where=mask), sp.logsumexp(x[:, [0, 2, 3]], axis=1), rtol=1e-14
+    )
+
+
+def test_logsumexp_like_scipy():
+    a = RNG.standard_normal((4, 5))
+    b = RNG.standard_normal((4, 5))
+    for axis in (None, 0, 1, -1):
+        for keepdims in (False, True):
+            r, s = bm.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+            rr, ss = sp.logsumexp(a, axis=axis, b=b, keepdims=keepdims, return_sign=True)
+            np.testing.assert_allclose(r, rr, rtol=1e-12)
+            np.testing.assert_array_equal(s, ss)
+            assert np.shape(r) == np.shape(rr)
+    # b broadcasts, b == 0 ignores the entry
+    assert bm.logsumexp(np.array([0.0, INF]), b=np.array([1.0, 0.0])) == 0.0
+    np.testing.assert_allclose(bm.logsumexp(a, axis=1, b=2.0), sp.logsumexp(a, axis=1, b=2.0), rtol=1e-14)
+    assert isinstance(bm.logsumexp(a), np.float64)
+    assert isinstance(bm.logsumexp(a.astype(np.float32)), np.float32)
+    assert math.isclose(float(bm.logsumexp([1000.0, 1000.0])), 1000 + math.log(2), rel_tol=1e-16)
