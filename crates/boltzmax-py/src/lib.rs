@@ -18,7 +18,11 @@ use pyo3::types::PyAny;
 
 /// numpy's name for `F`.
 fn np_name<F: Real>() -> &'static str {
-    if F::NAME == "f32" { "float32" } else { "float64" }
+    if F::NAME == "f32" {
+        "float32"
+    } else {
+        "float64"
+    }
 }
 
 fn value_error(e: Error) -> PyErr {
