@@ -49,6 +49,16 @@ pub enum Error {
         /// The shape it must have.
         expected: Vec<usize>,
     },
+    /// A class label that is not below the number of classes.
+    #[error("row {row}: label {label} is out of range for {classes} classes")]
+    LabelOutOfRange {
+        /// The row (sample) index.
+        row: usize,
+        /// The label found there.
+        label: usize,
+        /// The number of classes `k`.
+        classes: usize,
+    },
     /// A value outside the domain of a parameter (a probability outside
     /// (0, 1], a zero count, ...).
     #[error("invalid {name}: {reason}")]
