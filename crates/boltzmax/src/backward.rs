@@ -57,7 +57,10 @@ fn chain<F: Real>(scaling: Scaling<F>, v: f64) -> f64 {
 }
 
 fn dot<F: Real>(a: &[F], b: &[F]) -> f64 {
-    a.iter().zip(b).map(|(&u, &v)| u.to_f64() * v.to_f64()).sum()
+    a.iter()
+        .zip(b)
+        .map(|(&u, &v)| u.to_f64() * v.to_f64())
+        .sum()
 }
 
 /// Vector-Jacobian product of softmax at temperature 1:
@@ -299,7 +302,11 @@ pub fn softmax_cross_entropy<F: Real>(
 fn subtract_target<F: Real>(g: &mut [F], label: usize, eps: f64, smooth: f64, nv: f64) {
     if eps > 0.0 {
         for (j, gj) in g.iter_mut().enumerate() {
-            let q = if j == label { 1.0 - eps + smooth } else { smooth };
+            let q = if j == label {
+                1.0 - eps + smooth
+            } else {
+                smooth
+            };
             *gj = F::from_f64(gj.to_f64() - q / nv);
         }
     } else {
@@ -310,13 +317,7 @@ fn subtract_target<F: Real>(g: &mut [F], label: usize, eps: f64, smooth: f64, nv
 /// A row whose maximum is not finite: loss `-sum_j q_j log_softmax_j`
 /// with `q_j = 0` terms skipped, gradient `(softmax - q) / n_valid`, both
 /// from the convention table.
-fn irregular_row<F: Real>(
-    x: &[F],
-    label: usize,
-    eps: f64,
-    g: Option<&mut [F]>,
-    nv: f64,
-) -> f64 {
+fn irregular_row<F: Real>(x: &[F], label: usize, eps: f64, g: Option<&mut [F]>, nv: f64) -> f64 {
     let k = x.len();
     let smooth = eps / k as f64;
     let p = Params::default();
@@ -324,7 +325,11 @@ fn irregular_row<F: Real>(
     log_softmax_into_using(F::kernels(), &mut l, x, &p).expect("lengths match");
     let mut loss = 0.0;
     for (j, &lj) in l.iter().enumerate() {
-        let q = if j == label { 1.0 - eps + smooth } else { smooth };
+        let q = if j == label {
+            1.0 - eps + smooth
+        } else {
+            smooth
+        };
         if q != 0.0 {
             loss -= q * lj.to_f64();
         }
@@ -352,8 +357,8 @@ mod tests {
         let mut dx = [0.0; 3];
         softmax_vjp_into(&mut dx, &y, &g, &p).unwrap();
         let d: f64 = y.iter().zip(&g).map(|(a, b)| a * b).sum();
-        for i in 0..3 {
-            assert!((dx[i] - y[i] * (g[i] - d) / 0.5).abs() < 1e-15);
+        for ((dxi, yi), gi) in dx.iter().zip(&y).zip(&g) {
+            assert!((dxi - yi * (gi - d) / 0.5).abs() < 1e-15);
         }
         let mut gi = g;
         softmax_vjp_in_place(&mut gi, &y, &p).unwrap();

@@ -1,4 +1,5 @@
 //! Backward passes against finite differences and direct formulas.
+#![allow(clippy::needless_range_loop)] // finite differences index x, dx and g together
 
 use boltzmax::backward::{
     CrossEntropyOptions, log_softmax_vjp, log_softmax_vjp_in_place, log_softmax_vjp_into,
@@ -233,7 +234,11 @@ fn cross_entropy_keeps_tiny_losses_and_gradients() {
     .unwrap();
     // f32 exp: a relative error of a few f32 ulp, not an absolute one.
     assert!((loss / 2.061153620314381e-9 - 1.0).abs() < 3e-7, "{loss}");
-    assert!((g[0] as f64 / -2.0611536181902033e-9 - 1.0).abs() < 3e-7, "{}", g[0]);
+    assert!(
+        (g[0] as f64 / -2.0611536181902033e-9 - 1.0).abs() < 3e-7,
+        "{}",
+        g[0]
+    );
 }
 
 #[test]
@@ -298,7 +303,11 @@ fn cross_entropy_errors_name_the_value() {
     );
     assert!(matches!(
         softmax_cross_entropy(&[0.0_f64; 5], &[0, 1], 3, &d, None),
-        Err(Error::LengthMismatch { what: "logits", got: 5, expected: 6 })
+        Err(Error::LengthMismatch {
+            what: "logits",
+            got: 5,
+            expected: 6
+        })
     ));
     let mut g = [0.0_f64; 5];
     assert!(matches!(
@@ -312,7 +321,10 @@ fn cross_entropy_errors_name_the_value() {
         };
         assert!(matches!(
             softmax_cross_entropy(&[0.0_f64; 3], &[0], 3, &o, None),
-            Err(Error::InvalidParameter { name: "label_smoothing", .. })
+            Err(Error::InvalidParameter {
+                name: "label_smoothing",
+                ..
+            })
         ));
     }
     let msg = Error::LabelOutOfRange {
