@@ -8,7 +8,10 @@
 //! least one `z_i` is exactly 0.
 //!
 //! The scalar table is the reference: every SIMD table is tested against
-//! it on random input. [`detected_f32`] and [`detected_f64`] pick the best
+//! it on random input (`tests/simd_twins.rs`). On x86_64 the tables are
+//! `avx512` (AVX-512F + DQ) and `avx2` (AVX2 + FMA), each for f32 and f64,
+//! written once over a vector type (`simd.rs`, `x86_64/`); their exp is
+//! within 2 ulp on the kernels' domain, subnormal results included. [`detected_f32`] and [`detected_f64`] pick the best
 //! table for the running CPU once; the environment variable
 //! `BOLTZMAX_KERNEL` (`scalar`, or a table's name) forces one, for tests
 //! and benchmarks.
@@ -18,6 +21,10 @@ use std::sync::OnceLock;
 pub use crate::params::Scaling;
 
 pub mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod simd;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
 
 /// The sum a softmax row is normalised by, split as the accurate
 /// formulas need it.
@@ -78,12 +85,22 @@ fn pick<F>(available: Vec<&'static Kernels<F>>) -> &'static Kernels<F> {
 
 /// Every f32 table this CPU can run, best first; the scalar table last.
 pub fn available_f32() -> Vec<&'static Kernels<f32>> {
-    vec![&scalar::F32]
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static Kernels<f32>> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    v.extend(x86_64::tables_f32());
+    v.push(&scalar::F32);
+    v
 }
 
 /// Every f64 table this CPU can run, best first; the scalar table last.
 pub fn available_f64() -> Vec<&'static Kernels<f64>> {
-    vec![&scalar::F64]
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static Kernels<f64>> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    v.extend(x86_64::tables_f64());
+    v.push(&scalar::F64);
+    v
 }
 
 /// The f32 table used by default, chosen once per process.

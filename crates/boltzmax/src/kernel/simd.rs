@@ -1,0 +1,419 @@
+//! The kernel bodies, written once over a vector type.
+//!
+//! Each instruction set implements [`Vector`] for its f32 and f64
+//! registers (see `x86_64/`); its table then instantiates the generic
+//! bodies below inside functions compiled with that instruction set's
+//! features. The trait's methods are `#[inline(always)]`, so after
+//! inlining every body is straight-line code over that instruction set's
+//! registers, with no calls left in the loops.
+//!
+//! The bodies compute `z_i` exactly as [`Scaling::apply`] does (the same
+//! operations in the same order, the overflow fallback included), so the
+//! log-space kernels give bitwise the scalar table's answers and the
+//! exponential kernels differ from it only by the vector exp's rounding.
+
+use super::{ExpSum, Scaling};
+use crate::real::Real;
+
+/// A SIMD register of `LANES` elements of type `F`, with the operations
+/// the kernels need.
+///
+/// # Safety
+///
+/// Implementations use instruction-set intrinsics; every method may be
+/// called only from code running on a CPU that has the implementation's
+/// features (the tables are handed out only after run-time detection).
+pub(crate) unsafe trait Vector: Copy {
+    /// The element type.
+    type F: Real;
+    /// A per-lane boolean.
+    type Mask: Copy;
+    /// Number of elements.
+    const LANES: usize;
+
+    /// Unaligned load of `LANES` elements.
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `LANES` elements.
+    unsafe fn load(p: *const Self::F) -> Self;
+    /// Unaligned store of `LANES` elements.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `LANES` elements.
+    unsafe fn store(self, p: *mut Self::F);
+    /// Every lane `v`.
+    fn splat(v: Self::F) -> Self;
+    /// Lane-wise `self + o`.
+    fn add(self, o: Self) -> Self;
+    /// Lane-wise `self - o`.
+    fn sub(self, o: Self) -> Self;
+    /// Lane-wise `self * o`.
+    fn mul(self, o: Self) -> Self;
+    /// Lane-wise `self / o`.
+    fn div(self, o: Self) -> Self;
+    /// Lane-wise maximum; which operand a NaN lane gives is unspecified
+    /// (callers track NaN with [`Vector::nan`]).
+    fn max(self, o: Self) -> Self;
+    /// Lane-wise minimum, NaN as for [`Vector::max`].
+    fn min(self, o: Self) -> Self;
+    /// Lanes that are NaN.
+    fn nan(self) -> Self::Mask;
+    /// Lanes equal to zero (either sign).
+    fn is_zero(self) -> Self::Mask;
+    /// Lanes holding +inf or -inf.
+    fn is_inf(self) -> Self::Mask;
+    /// `a | b`.
+    fn or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// `a & !b`.
+    fn and_not(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// The empty mask.
+    fn none() -> Self::Mask;
+    /// True if any lane is set.
+    fn any(m: Self::Mask) -> bool;
+    /// Number of lanes set.
+    fn count(m: Self::Mask) -> usize;
+    /// `m ? a : b`, lane-wise.
+    fn select(m: Self::Mask, a: Self, b: Self) -> Self;
+    /// `e^self`, within 2 ulp for `self <= 0`; -inf gives 0, NaN gives NaN;
+    /// subnormal results are kept.
+    fn exp(self) -> Self;
+    /// Largest lane (NaN lanes: unspecified).
+    fn reduce_max(self) -> Self::F;
+    /// Smallest lane (NaN lanes: unspecified).
+    fn reduce_min(self) -> Self::F;
+    /// Sum of the lanes, each converted exactly to f64 and added in f64.
+    fn sum_f64(self) -> f64;
+}
+
+/// How `z` is formed from `x - m` inside a loop: resolved once per call so
+/// that the loops carry no branch on the scaling.
+pub(crate) trait Zs<V: Vector>: Copy {
+    /// `scaling.apply(x, m)`, lane-wise, bit for bit.
+    fn z(self, x: V, m: V) -> V;
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct One;
+#[derive(Clone, Copy)]
+pub(crate) struct DivBy<V>(V);
+#[derive(Clone, Copy)]
+pub(crate) struct MulBy<V>(V);
+
+impl<V: Vector> Zs<V> for One {
+    #[inline(always)]
+    fn z(self, x: V, m: V) -> V {
+        x.sub(m)
+    }
+}
+
+/// Lanes where `x - m` overflowed although `x` is finite (`m` is finite
+/// in a regular row): there [`Scaling::apply`] scales before subtracting.
+#[inline(always)]
+fn overflowed<V: Vector>(d: V, x: V) -> V::Mask {
+    V::and_not(d.is_inf(), x.is_inf())
+}
+
+impl<V: Vector> Zs<V> for DivBy<V> {
+    #[inline(always)]
+    fn z(self, x: V, m: V) -> V {
+        let d = x.sub(m);
+        let z = d.div(self.0);
+        let o = overflowed(d, x);
+        if V::any(o) {
+            V::select(o, x.div(self.0).sub(m.div(self.0)), z)
+        } else {
+            z
+        }
+    }
+}
+
+impl<V: Vector> Zs<V> for MulBy<V> {
+    #[inline(always)]
+    fn z(self, x: V, m: V) -> V {
+        let d = x.sub(m);
+        let z = d.mul(self.0);
+        let o = overflowed(d, x);
+        if V::any(o) {
+            V::select(o, x.mul(self.0).sub(m.mul(self.0)), z)
+        } else {
+            z
+        }
+    }
+}
+
+/// Runs `$body` with `$s` bound to the loop form of `$scaling`.
+macro_rules! with_zs {
+    ($V:ty, $scaling:expr, |$s:ident| $body:expr) => {
+        match $scaling {
+            Scaling::One | Scaling::Uniform => {
+                let $s = One;
+                $body
+            }
+            Scaling::Div(t) => {
+                let $s = DivBy(<$V>::splat(t));
+                $body
+            }
+            Scaling::Mul(b) => {
+                let $s = MulBy(<$V>::splat(b));
+                $body
+            }
+        }
+    };
+}
+
+/// Loads the last `x.len() < LANES` elements into a register, the other
+/// lanes holding `fill`.
+#[inline(always)]
+fn load_tail<V: Vector>(x: &[V::F], fill: V::F) -> V {
+    debug_assert!(x.len() < V::LANES);
+    let mut buf = [fill; 16];
+    buf[..x.len()].copy_from_slice(x);
+    // SAFETY: `buf` holds 16 >= LANES elements.
+    unsafe { V::load(buf.as_ptr()) }
+}
+
+/// Stores the first `out.len() < LANES` lanes of `v`.
+#[inline(always)]
+fn store_tail<V: Vector>(out: &mut [V::F], v: V) {
+    debug_assert!(out.len() < V::LANES);
+    let mut buf = [V::F::ZERO; 16];
+    // SAFETY: `buf` holds 16 >= LANES elements.
+    unsafe { v.store(buf.as_mut_ptr()) };
+    let n = out.len();
+    out.copy_from_slice(&buf[..n]);
+}
+
+#[inline(always)]
+fn pick<V: Vector, const MAX: bool>(a: V, b: V) -> V {
+    if MAX { a.max(b) } else { a.min(b) }
+}
+
+/// Maximum (`MAX`) or minimum (`!MAX`) of `x`; NaN if any entry is NaN.
+///
+/// (No closures in these bodies: a closure would not inherit the target
+/// features of the function the body is inlined into.)
+#[inline(always)]
+pub(crate) fn extremum<V: Vector, const MAX: bool>(x: &[V::F]) -> V::F {
+    let w = V::LANES;
+    let start = if MAX {
+        V::F::NEG_INFINITY
+    } else {
+        V::F::INFINITY
+    };
+    let mut acc = [V::splat(start); 4];
+    let mut nan = V::none();
+    let mut chunks = x.chunks_exact(4 * w);
+    for c in &mut chunks {
+        for (j, a) in acc.iter_mut().enumerate() {
+            // SAFETY: `c` holds 4 * LANES elements.
+            let v = unsafe { V::load(c.as_ptr().add(j * w)) };
+            *a = pick::<V, MAX>(*a, v);
+            nan = V::or(nan, v.nan());
+        }
+    }
+    let mut rest = chunks.remainder().chunks_exact(w);
+    for c in &mut rest {
+        // SAFETY: `c` holds LANES elements.
+        let v = unsafe { V::load(c.as_ptr()) };
+        acc[0] = pick::<V, MAX>(acc[0], v);
+        nan = V::or(nan, v.nan());
+    }
+    let tail = rest.remainder();
+    if !tail.is_empty() {
+        let v = load_tail::<V>(tail, start);
+        acc[0] = pick::<V, MAX>(acc[0], v);
+        nan = V::or(nan, v.nan());
+    }
+    if V::any(nan) {
+        return V::F::NAN;
+    }
+    let a = pick::<V, MAX>(
+        pick::<V, MAX>(acc[0], acc[1]),
+        pick::<V, MAX>(acc[2], acc[3]),
+    );
+    if MAX { a.reduce_max() } else { a.reduce_min() }
+}
+
+/// Elements per block whose lane sums are formed in `F` before being
+/// added to the f64 total: short enough that an f32 row's sum does not
+/// degrade with its length (each lane adds at most
+/// `BLOCK / (2 * LANES)` terms in f32).
+pub(crate) const BLOCK: usize = 1024;
+
+/// Adds `exp(z)` of the lanes with `z != 0` to `acc`; returns the count
+/// of lanes with `z == 0`.
+#[inline(always)]
+fn accumulate<V: Vector>(acc: &mut V, z: V) -> usize {
+    let zero = z.is_zero();
+    let e = z.exp();
+    *acc = acc.add(V::select(zero, V::splat(V::F::ZERO), e));
+    V::count(zero)
+}
+
+/// One block's lane sums, added to `total` in f64; ties added to `ties`.
+#[inline(always)]
+fn exp_sum_block<V: Vector, S: Zs<V>>(
+    b: &[V::F],
+    m: V::F,
+    s: S,
+    total: &mut f64,
+    ties: &mut usize,
+) {
+    let w = V::LANES;
+    let mv = V::splat(m);
+    let mut a0 = V::splat(V::F::ZERO);
+    let mut a1 = V::splat(V::F::ZERO);
+    let mut pairs = b.chunks_exact(2 * w);
+    for c in &mut pairs {
+        // SAFETY: `c` holds 2 * LANES elements.
+        let (v0, v1) = unsafe { (V::load(c.as_ptr()), V::load(c.as_ptr().add(w))) };
+        *ties += accumulate(&mut a0, s.z(v0, mv));
+        *ties += accumulate(&mut a1, s.z(v1, mv));
+    }
+    let mut rest = pairs.remainder().chunks_exact(w);
+    for c in &mut rest {
+        // SAFETY: `c` holds LANES elements.
+        let v = unsafe { V::load(c.as_ptr()) };
+        *ties += accumulate(&mut a0, s.z(v, mv));
+    }
+    let tail = rest.remainder();
+    if !tail.is_empty() {
+        // The padding lanes hold `m`, so their `z` is 0: they count as
+        // ties, which are taken back here.
+        let v = load_tail::<V>(tail, m);
+        *ties += accumulate(&mut a1, s.z(v, mv)) - (w - tail.len());
+    }
+    *total += a0.sum_f64() + a1.sum_f64();
+}
+
+#[inline(always)]
+fn exp_sum_with<V: Vector, S: Zs<V>>(x: &[V::F], m: V::F, s: S) -> ExpSum {
+    let mut total = 0.0f64;
+    let mut ties = 0usize;
+    for b in x.chunks(BLOCK) {
+        exp_sum_block::<V, S>(b, m, s, &mut total, &mut ties);
+    }
+    ExpSum { sum: total, ties }
+}
+
+/// [`ExpSum`] of a regular row.
+#[inline(always)]
+pub(crate) fn exp_sum<V: Vector>(x: &[V::F], m: V::F, scaling: Scaling<V::F>) -> ExpSum {
+    with_zs!(V, scaling, |s| exp_sum_with::<V, _>(x, m, s))
+}
+
+/// The rounded reciprocal `1 / denom` the stores multiply by.
+#[inline(always)]
+pub(crate) fn recip<F: Real>(denom: f64) -> F {
+    F::from_f64(1.0 / denom)
+}
+
+/// What a store kernel writes for each `z`.
+pub(crate) trait Op<V>: Copy {
+    fn apply(self, z: V) -> V;
+}
+
+/// `exp(z) * r`.
+#[derive(Clone, Copy)]
+pub(crate) struct ExpTimes<V>(V);
+
+impl<V: Vector> Op<V> for ExpTimes<V> {
+    #[inline(always)]
+    fn apply(self, z: V) -> V {
+        z.exp().mul(self.0)
+    }
+}
+
+/// `z - c`.
+#[derive(Clone, Copy)]
+pub(crate) struct Minus<V>(V);
+
+impl<V: Vector> Op<V> for Minus<V> {
+    #[inline(always)]
+    fn apply(self, z: V) -> V {
+        z.sub(self.0)
+    }
+}
+
+/// `out_i = f(z_i)` for `i < n`, reading `x` and writing `out`, which may
+/// be the same pointer (in place).
+///
+/// # Safety
+/// `x` must be valid for reading and `out` for writing `n` elements; if
+/// they overlap they must be equal.
+#[inline(always)]
+unsafe fn map<V: Vector, S: Zs<V>>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    s: S,
+    f: impl Op<V>,
+) {
+    let w = V::LANES;
+    let mv = V::splat(m);
+    let mut i = 0;
+    while i + 2 * w <= n {
+        // SAFETY: `i + 2 * LANES <= n` elements are in bounds of both.
+        unsafe {
+            let v0 = V::load(x.add(i));
+            let v1 = V::load(x.add(i + w));
+            f.apply(s.z(v0, mv)).store(out.add(i));
+            f.apply(s.z(v1, mv)).store(out.add(i + w));
+        }
+        i += 2 * w;
+    }
+    while i + w <= n {
+        // SAFETY: `i + LANES <= n`.
+        unsafe { f.apply(s.z(V::load(x.add(i)), mv)).store(out.add(i)) };
+        i += w;
+    }
+    if i < n {
+        let k = n - i;
+        // SAFETY: elements `i..n` are in bounds; the input is copied out
+        // before the output is written, so equal pointers are fine.
+        let v = load_tail::<V>(unsafe { std::slice::from_raw_parts(x.add(i), k) }, m);
+        let y = f.apply(s.z(v, mv));
+        store_tail(unsafe { std::slice::from_raw_parts_mut(out.add(i), k) }, y);
+    }
+}
+
+/// `out_i = exp(z_i) * (1 / denom)`.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn exp_store<V: Vector>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    scaling: Scaling<V::F>,
+    denom: f64,
+) {
+    let r = V::splat(recip::<V::F>(denom));
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        map::<V, _>(out, x, n, m, s, ExpTimes(r))
+    })
+}
+
+/// `out_i = z_i - c`, bit for bit as the scalar table.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn log_store<V: Vector>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    scaling: Scaling<V::F>,
+    c: V::F,
+) {
+    let cv = V::splat(c);
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        map::<V, _>(out, x, n, m, s, Minus(cv))
+    })
+}
