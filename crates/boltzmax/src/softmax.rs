@@ -313,7 +313,7 @@ fn lse_of_plan<F: Real>(plan: Plan<F>, scaling: Scaling<F>) -> F {
 }
 
 /// `scale(m)` in f64 (exact for f32 data with beta, one rounding with T).
-fn shift_f64<F: Real>(scaling: Scaling<F>, m: F) -> f64 {
+pub(crate) fn shift_f64<F: Real>(scaling: Scaling<F>, m: F) -> f64 {
     let m = m.to_f64();
     match scaling {
         Scaling::One | Scaling::Uniform => m,
