@@ -1,1 +1,0 @@
-//! The Ising model: samplers, observables and exact references.
