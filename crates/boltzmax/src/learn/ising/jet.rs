@@ -112,16 +112,6 @@ impl Jet {
         self.chain(f, f1, f2)
     }
 
-    pub fn powi(self, n: i32) -> Jet {
-        let x = self.v;
-        let nf = f64::from(n);
-        self.chain(
-            x.powi(n),
-            nf * x.powi(n - 1),
-            nf * (nf - 1.0) * x.powi(n - 2),
-        )
-    }
-
     pub fn scale(self, a: f64) -> Jet {
         Jet {
             v: a * self.v,
@@ -216,7 +206,6 @@ mod tests {
             check(|j| j.tanh(), x);
             check(|j| j.ln_2cosh(), x);
             check(|j| j.ln_tanh(), x);
-            check(|j| j.powi(5), x);
             check(|j| (j.scale(3.0) + Jet::constant(1.0)).acosh(), x);
             check(|j| j.sinh() / j.cosh().sqrt(), x);
             check(|j| j * j - j.exp(), x);
