@@ -1,1 +1,0 @@
-//! Calibration of classifiers: temperature, vector and matrix scaling, and calibration metrics.

@@ -1,1 +1,0 @@
-//! Softmax regression (multinomial logistic regression) on the fused loss kernel.
