@@ -491,21 +491,6 @@ enum Elementwise {
     LogSoftmax,
 }
 
-fn elementwise_lane<F: Real>(
-    what: Elementwise,
-    params: &Params<F>,
-) -> impl Fn(&mut [F], Option<&mut [F]>, &[F], Option<&[bool]>, Option<&[F]>) + Sync + '_ {
-    move |out, _, x, mask, _| {
-        let r = match (what, mask) {
-            (Elementwise::Softmax, None) => slice::softmax_into(out, x, params),
-            (Elementwise::Softmax, Some(m)) => slice::softmax_masked_into(out, x, m, params),
-            (Elementwise::LogSoftmax, None) => slice::log_softmax_into(out, x, params),
-            (Elementwise::LogSoftmax, Some(m)) => slice::log_softmax_masked_into(out, x, m, params),
-        };
-        r.expect("lane lengths are checked by the caller");
-    }
-}
-
 fn elementwise_into<F: Real, D: Dimension>(
     what: Elementwise,
     out: ArrayViewMut<'_, F, D>,
@@ -527,7 +512,19 @@ fn elementwise_into<F: Real, D: Dimension>(
         out: out.into_dyn(),
         out2: None,
     };
-    drive(parts, ax, par, &elementwise_lane(what, params));
+    let lane =
+        |out: &mut [F], _: Option<&mut [F]>, x: &[F], mask: Option<&[bool]>, _: Option<&[F]>| {
+            let r = match (what, mask) {
+                (Elementwise::Softmax, None) => slice::softmax_into(out, x, params),
+                (Elementwise::Softmax, Some(m)) => slice::softmax_masked_into(out, x, m, params),
+                (Elementwise::LogSoftmax, None) => slice::log_softmax_into(out, x, params),
+                (Elementwise::LogSoftmax, Some(m)) => {
+                    slice::log_softmax_masked_into(out, x, m, params)
+                }
+            };
+            r.expect("lane lengths are checked above");
+        };
+    drive(parts, ax, par, &lane);
     Ok(())
 }
 
