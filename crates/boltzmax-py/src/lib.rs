@@ -505,6 +505,214 @@ fn logsumexp<'py>(
     )
 }
 
+#[derive(Clone, Copy)]
+enum Vjp {
+    Softmax,
+    LogSoftmax,
+}
+
+/// `dx` from the forward output `y` and the upstream gradient `g`, lane by
+/// lane along `axis`.
+fn vjp_along_axis<F: Real>(
+    y: ArrayViewD<'_, F>,
+    g: ArrayViewD<'_, F>,
+    mut out: ArrayViewMutD<'_, F>,
+    axis: usize,
+    p: &Params<F>,
+    which: Vjp,
+) -> Result<(), Error> {
+    let ax = Axis(axis);
+    let (mut yb, mut gb, mut ob) = (Vec::new(), Vec::new(), vec![F::ZERO; y.shape()[axis]]);
+    let mut result = Ok(());
+    Zip::from(y.lanes(ax))
+        .and(g.lanes(ax))
+        .and(out.lanes_mut(ax))
+        .for_each(|yl, gl, mut ol| {
+            if result.is_err() {
+                return;
+            }
+            let ys = lane_slice(yl, &mut yb);
+            let gs = lane_slice(gl, &mut gb);
+            let r = match which {
+                Vjp::Softmax => boltzmax::backward::softmax_vjp_into(&mut ob, ys, gs, p),
+                Vjp::LogSoftmax => boltzmax::backward::log_softmax_vjp_into(&mut ob, ys, gs, p),
+            };
+            match r {
+                Ok(()) => ol.iter_mut().zip(&ob).for_each(|(d, &s)| *d = s),
+                Err(e) => result = Err(e),
+            }
+        });
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn vjp_typed<'py, F: Real + Element>(
+    py: Python<'py>,
+    y: &Bound<'py, PyArrayDyn<F>>,
+    grad: &Bound<'py, PyAny>,
+    axis: isize,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    which: Vjp,
+) -> PyResult<Bound<'py, PyAny>> {
+    let p = params::<F>(temperature, beta)?;
+    let yr = y.readonly();
+    let yv = yr.as_array();
+    if yv.ndim() == 0 {
+        return Err(PyValueError::new_err(
+            "expected an array of at least one dimension",
+        ));
+    }
+    let ax = normalize_axis(axis, yv.ndim())?;
+    let g = grad.cast::<PyArrayDyn<F>>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "grad must be a numpy array of dtype {}, like the output",
+            np_name::<F>()
+        ))
+    })?;
+    if g.shape() != yv.shape() {
+        return Err(value_error(Error::ShapeMismatch {
+            what: "grad",
+            got: g.shape().to_vec(),
+            expected: yv.shape().to_vec(),
+        }));
+    }
+    let gr = g.readonly();
+    let gv = gr.as_array();
+    let out = PyArrayDyn::<F>::zeros(py, IxDyn(yv.shape()), false);
+    {
+        let mut ow = out.readwrite();
+        let ov = ow.as_array_mut();
+        py.detach(|| vjp_along_axis(yv, gv, ov, ax, &p, which))
+            .map_err(value_error)?;
+    }
+    Ok(out.into_any())
+}
+
+macro_rules! vjp_fn {
+    ($name:ident, $which:expr, $doc:literal) => {
+        #[doc = $doc]
+        #[pyfunction]
+        #[pyo3(signature = (y, grad, axis=-1, temperature=None, beta=None))]
+        fn $name<'py>(
+            py: Python<'py>,
+            y: &Bound<'py, PyAny>,
+            grad: &Bound<'py, PyAny>,
+            axis: isize,
+            temperature: Option<f64>,
+            beta: Option<f64>,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            check_real_dtype(y)?;
+            if let Ok(a) = y.cast::<PyArrayDyn<f32>>() {
+                return vjp_typed(py, a, grad, axis, temperature, beta, $which);
+            }
+            if let Ok(a) = y.cast::<PyArrayDyn<f64>>() {
+                return vjp_typed(py, a, grad, axis, temperature, beta, $which);
+            }
+            Err(PyTypeError::new_err(
+                "y must be a float32 or float64 numpy array (the forward output)",
+            ))
+        }
+    };
+}
+
+vjp_fn!(
+    softmax_backward,
+    Vjp::Softmax,
+    "softmax_backward(y, grad, axis=-1, temperature=None, beta=None)\n--\n\nGradient with respect to x of a loss, given y = softmax(x) and grad = dL/dy: y * (grad - sum(grad * y)) / T."
+);
+vjp_fn!(
+    log_softmax_backward,
+    Vjp::LogSoftmax,
+    "log_softmax_backward(y, grad, axis=-1, temperature=None, beta=None)\n--\n\nGradient with respect to x of a loss, given y = log_softmax(x) and grad = dL/dy: (grad - exp(y) * sum(grad)) / T."
+);
+
+fn cross_entropy_typed<'py, F: Real + Element>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyArrayDyn<F>>,
+    labels: &Bound<'py, PyAny>,
+    label_smoothing: f64,
+    ignore_index: Option<i64>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    // The ignored label, whatever its value (torch's default is -100), is
+    // passed to the library as usize::MAX, which no real class can be.
+    let opts = boltzmax::backward::CrossEntropyOptions {
+        label_smoothing,
+        ignore_index: ignore_index.map(|_| usize::MAX),
+    };
+    let lr = logits.readonly();
+    let lv = lr.as_array();
+    if lv.ndim() != 2 {
+        return Err(PyValueError::new_err(format!(
+            "logits must be 2-dimensional (rows x classes), got shape {:?}",
+            lv.shape()
+        )));
+    }
+    let (n, k) = (lv.shape()[0], lv.shape()[1]);
+    let labels: Vec<i64> = labels.extract().or_else(|_| {
+        let np = py.import("numpy")?;
+        np.call_method1("asarray", (labels, "int64"))?
+            .call_method0("tolist")?
+            .extract()
+    })?;
+    if labels.len() != n {
+        return Err(value_error(Error::LengthMismatch {
+            what: "labels",
+            got: labels.len(),
+            expected: n,
+        }));
+    }
+    let mut lab = Vec::with_capacity(n);
+    for (row, &y) in labels.iter().enumerate() {
+        if Some(y) == ignore_index {
+            lab.push(usize::MAX);
+        } else if y < 0 {
+            return Err(PyValueError::new_err(format!(
+                "label {y} in row {row} is out of range (classes are 0..{k})"
+            )));
+        } else {
+            lab.push(y as usize);
+        }
+    }
+    let x: Vec<F> = match lv.as_slice() {
+        Some(s) => s.to_vec(),
+        None => lv.iter().copied().collect(),
+    };
+    let mut grad = vec![F::ZERO; n * k];
+    let loss = py
+        .detach(|| boltzmax::backward::softmax_cross_entropy(&x, &lab, k, &opts, Some(&mut grad)))
+        .map_err(value_error)?;
+    let g = numpy::PyArray1::from_vec(py, grad).reshape([n, k])?;
+    Ok((loss, g.into_any()))
+}
+
+/// cross_entropy(logits, labels, label_smoothing=0.0, ignore_index=None)
+/// --
+///
+/// Mean softmax cross-entropy of (n, k) logits against integer labels, and its
+/// gradient with respect to the logits, in one pass (torch semantics for
+/// label smoothing and ignore_index). Returns (loss, grad).
+#[pyfunction]
+#[pyo3(signature = (logits, labels, label_smoothing=0.0, ignore_index=None))]
+fn cross_entropy<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    labels: &Bound<'py, PyAny>,
+    label_smoothing: f64,
+    ignore_index: Option<i64>,
+) -> PyResult<(f64, Bound<'py, PyAny>)> {
+    check_real_dtype(logits)?;
+    if let Ok(a) = logits.cast::<PyArrayDyn<f32>>() {
+        return cross_entropy_typed(py, a, labels, label_smoothing, ignore_index);
+    }
+    if let Ok(a) = logits.cast::<PyArrayDyn<f64>>() {
+        return cross_entropy_typed(py, a, labels, label_smoothing, ignore_index);
+    }
+    let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = logits.extract()?;
+    let x: &Bound<'py, PyArrayDyn<f64>> = &converted;
+    cross_entropy_typed(py, x, labels, label_smoothing, ignore_index)
+}
+
 /// The names of the kernel tables in use: {"float32": ..., "float64": ...}.
 #[pyfunction]
 fn kernels() -> (String, String) {
@@ -520,6 +728,9 @@ fn _boltzmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(softmax, m)?)?;
     m.add_function(wrap_pyfunction!(log_softmax, m)?)?;
     m.add_function(wrap_pyfunction!(logsumexp, m)?)?;
+    m.add_function(wrap_pyfunction!(softmax_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(log_softmax_backward, m)?)?;
+    m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     Ok(())
 }

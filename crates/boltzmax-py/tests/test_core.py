@@ -174,3 +174,41 @@ def test_logsumexp_like_scipy():
     assert isinstance(bm.logsumexp(a), np.float64)
     assert isinstance(bm.logsumexp(a.astype(np.float32)), np.float32)
     assert math.isclose(float(bm.logsumexp([1000.0, 1000.0])), 1000 + math.log(2), rel_tol=1e-16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_matches_finite_differences(dtype):
+    x = RNG.standard_normal((3, 6))
+    g = RNG.standard_normal((3, 6))
+    t = 0.7
+    h = 1e-6
+    for fwd, bwd in ((bm.softmax, bm.softmax_backward), (bm.log_softmax, bm.log_softmax_backward)):
+        y = fwd(x.astype(dtype), temperature=t)
+        dx = bwd(y, g.astype(dtype), temperature=t)
+        assert dx.dtype == dtype
+        num = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[i] = h
+            num[i] = ((fwd(x + e, temperature=t) - fwd(x - e, temperature=t)) * g).sum() / (2 * h)
+        tol = 1e-7 if dtype == np.float64 else 1e-5
+        np.testing.assert_allclose(dx, num, atol=tol, rtol=tol * 10)
+
+
+def test_cross_entropy_like_torch_formula():
+    x = RNG.standard_normal((5, 4))
+    y = np.array([0, 3, 1, -100, 2])
+    loss, grad = bm.cross_entropy(x, y, label_smoothing=0.1, ignore_index=-100)
+    keep = y != -100
+    lp = sp.log_softmax(x[keep], axis=1)
+    q = np.full((keep.sum(), 4), 0.1 / 4)
+    q[np.arange(keep.sum()), y[keep]] += 0.9
+    ref = -(q * lp).sum(axis=1).mean()
+    assert abs(loss - ref) < 1e-14
+    gref = np.zeros_like(x)
+    gref[keep] = (np.exp(lp) - q) / keep.sum()
+    np.testing.assert_allclose(grad, gref, atol=1e-16)
+    with pytest.raises(ValueError, match="out of range"):
+        bm.cross_entropy(x, np.array([0, 4, 1, 1, 2]))
+    with pytest.raises(ValueError, match="out of range"):
+        bm.cross_entropy(x, np.array([0, -1, 1, 1, 2]))

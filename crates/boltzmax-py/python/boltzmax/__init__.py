@@ -14,7 +14,23 @@ array([0., 1.])
 0.6931471805599453
 """
 
-from boltzmax._boltzmax import kernels, log_softmax, logsumexp, softmax
+from boltzmax._boltzmax import (
+    cross_entropy,
+    kernels,
+    log_softmax,
+    log_softmax_backward,
+    logsumexp,
+    softmax,
+    softmax_backward,
+)
 
-__all__ = ["softmax", "log_softmax", "logsumexp", "kernels"]
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "softmax_backward",
+    "log_softmax_backward",
+    "cross_entropy",
+    "kernels",
+]
 __version__ = "0.1.0"

@@ -48,6 +48,21 @@ def logsumexp(
     beta: float | None = None,
     where: ArrayLike | None = None,
 ) -> tuple[Array | np.floating, Array | np.floating]: ...
+def softmax_backward(
+    y: Array, grad: Array, axis: int = -1, temperature: float | None = None, beta: float | None = None
+) -> Array:
+    """dL/dx given y = softmax(x) and grad = dL/dy."""
+
+def log_softmax_backward(
+    y: Array, grad: Array, axis: int = -1, temperature: float | None = None, beta: float | None = None
+) -> Array:
+    """dL/dx given y = log_softmax(x) and grad = dL/dy."""
+
+def cross_entropy(
+    logits: ArrayLike, labels: ArrayLike, label_smoothing: float = 0.0, ignore_index: int | None = None
+) -> tuple[float, Array]:
+    """Mean softmax cross-entropy of (n, k) logits and its gradient (torch semantics)."""
+
 def kernels() -> tuple[str, str]:
     """Names of the kernel tables in use for float32 and float64."""
 
