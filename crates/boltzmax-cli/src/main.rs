@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 #[allow(dead_code)]
 mod plot;
 
+mod calibrate;
+mod classify;
+mod table;
+
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "boltzmax", version, about)]
@@ -20,6 +24,14 @@ struct Cli {
 enum Command {
     /// softmax of each row of numbers read from a file or stdin.
     Softmax(RowArgs),
+    /// Fit temperature (or vector/matrix) scaling to a classifier's logits
+    /// and report calibration before and after.
+    Calibrate(calibrate::CalibrateArgs),
+    /// Softmax regression: train a model, or predict with one.
+    Classify {
+        #[command(subcommand)]
+        command: classify::ClassifyCommand,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +54,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Calibrate(args) => calibrate::run(args),
+        Command::Classify { command } => classify::run(command),
         Command::Softmax(args) => {
             let text = if args.input == "-" {
                 std::io::read_to_string(std::io::stdin())?
