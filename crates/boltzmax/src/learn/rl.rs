@@ -1,1 +1,0 @@
-//! Reinforcement learning: Boltzmann exploration for bandits and tabular methods.

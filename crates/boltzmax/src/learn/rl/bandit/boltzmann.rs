@@ -1,0 +1,440 @@
+//! Boltzmann (softmax) exploration: fixed temperature, annealed
+//! temperature, and Boltzmann-Gumbel exploration.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::Rng;
+
+use super::estimates::{Estimates, StepSize};
+use super::{Policy, argmax_random_ties, check_arms, check_positive};
+use crate::learn::rl::rng::{gumbel, uniform_open};
+use crate::{Params, Result};
+
+/// Unnormalised softmax weights `w_i = exp((x_i - m) / T)` kept in step
+/// with the logits `x` one entry at a time.
+///
+/// A bandit update changes one estimate, so with a fixed temperature only
+/// one exponential is needed per step. The shift `m` is the maximum at the
+/// last full rebuild; a new logit above it, or weights that have all
+/// drifted toward underflow, trigger a rebuild, so every weight stays in
+/// (0, 1] up to that point and the arithmetic is the shifted one that the
+/// core kernels use.
+#[derive(Debug, Clone)]
+pub(crate) struct SoftmaxWeights {
+    w: Vec<f64>,
+    shift: f64,
+    temp: f64,
+}
+
+impl SoftmaxWeights {
+    pub(crate) fn new(n: usize, temp: f64) -> Self {
+        SoftmaxWeights {
+            w: vec![1.0; n],
+            shift: 0.0,
+            temp,
+        }
+    }
+
+    pub(crate) fn rebuild(&mut self, x: &[f64]) {
+        let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        self.shift = m;
+        for (w, &xi) in self.w.iter_mut().zip(x) {
+            *w = ((xi - m) / self.temp).exp();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn set(&mut self, x: &[f64], i: usize) {
+        if x[i] > self.shift {
+            self.rebuild(x);
+        } else {
+            self.w[i] = ((x[i] - self.shift) / self.temp).exp();
+        }
+    }
+
+    /// Inverse-CDF draw with `u` in (0, 1).
+    #[inline]
+    pub(crate) fn sample(&mut self, x: &[f64], u: f64) -> usize {
+        let mut total: f64 = self.w.iter().sum();
+        // Far below the shift every weight may have underflowed: rebuild
+        // around the current maximum (rare, and never wrong).
+        if total.is_nan() || total <= 1e-250 {
+            self.rebuild(x);
+            total = self.w.iter().sum();
+        }
+        let target = u * total;
+        let mut acc = 0.0;
+        let mut last = 0;
+        for (i, &w) in self.w.iter().enumerate() {
+            if w > 0.0 {
+                acc += w;
+                last = i;
+                if target < acc {
+                    return i;
+                }
+            }
+        }
+        // Rounding left target >= the accumulated sum: the last arm with
+        // positive weight is the one the CDF ends on.
+        last
+    }
+
+    pub(crate) fn weights(&self) -> &[f64] {
+        &self.w
+    }
+
+    pub(crate) fn probabilities_into(&self, out: &mut [f64]) {
+        let total: f64 = self.w.iter().sum();
+        for (o, &w) in out.iter_mut().zip(&self.w) {
+            *o = w / total;
+        }
+    }
+}
+
+/// Boltzmann exploration with a fixed temperature: arm `i` with
+/// probability `softmax(Q / T)_i`.
+///
+/// One step costs one exponential (the updated arm's weight) and a scan of
+/// the weights; nothing is allocated.
+///
+/// ```
+/// use boltzmax::learn::rl::bandit::{Boltzmann, Policy};
+/// use boltzmax::learn::rl::stream_rng;
+/// let mut p = Boltzmann::new(3, 0.5).unwrap();
+/// p.update(2, 1.0);
+/// let probs = p.probabilities();
+/// let z = 1.0 + 1.0 + 2.0_f64.exp();
+/// assert!((probs[2] - 2.0_f64.exp() / z).abs() < 1e-15);
+/// let arm = p.select(&mut stream_rng(0, 0));
+/// assert!(arm < 3);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Boltzmann {
+    est: Estimates,
+    weights: SoftmaxWeights,
+}
+
+impl Boltzmann {
+    /// `n_arms` arms at temperature `t` (finite, > 0), sample-average
+    /// estimates starting at 0.
+    pub fn new(n_arms: usize, t: f64) -> Result<Self> {
+        Self::with_estimates(Estimates::new(n_arms, 0.0, StepSize::SampleAverage)?, t)
+    }
+
+    /// Temperature `t` over estimates of your choice (initial value, step
+    /// size).
+    pub fn with_estimates(est: Estimates, t: f64) -> Result<Self> {
+        check_positive("temperature", t)?;
+        let mut weights = SoftmaxWeights::new(est.values().len(), t);
+        weights.rebuild(est.values());
+        Ok(Boltzmann { est, weights })
+    }
+
+    /// The action-value estimates `Q`.
+    pub fn estimates(&self) -> &[f64] {
+        self.est.values()
+    }
+
+    /// The selection probabilities `softmax(Q / T)` (allocates).
+    pub fn probabilities(&self) -> Vec<f64> {
+        let mut p = vec![0.0; self.n_arms()];
+        self.weights.probabilities_into(&mut p);
+        p
+    }
+}
+
+impl Policy for Boltzmann {
+    fn n_arms(&self) -> usize {
+        self.est.values().len()
+    }
+
+    #[inline]
+    fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+        let u = uniform_open(rng);
+        self.weights.sample(self.est.values(), u)
+    }
+
+    #[inline]
+    fn update(&mut self, arm: usize, reward: f64) {
+        self.est.update(arm, reward);
+        self.weights.set(self.est.values(), arm);
+    }
+
+    fn reset(&mut self) {
+        self.est.reset();
+        self.weights.rebuild(self.est.values());
+    }
+}
+
+/// A temperature schedule `T_t` for [`AnnealedBoltzmann`], with `t = 1` at
+/// the first selection.
+#[derive(Clone)]
+pub enum Schedule {
+    /// `T_t = T`.
+    Constant(f64),
+    /// `T_t = t0 / ln(1 + t)`: the logarithmic cooling of simulated
+    /// annealing (still linear regret on bandits, as Cesa-Bianchi et al.
+    /// 2017 show).
+    Logarithmic {
+        /// The numerator `T0`.
+        t0: f64,
+    },
+    /// `T_t = max(t0 * decay^(t - 1), min)`.
+    Exponential {
+        /// The first temperature.
+        t0: f64,
+        /// The factor per step, in (0, 1].
+        decay: f64,
+        /// The floor, > 0.
+        min: f64,
+    },
+    /// A function of `t` of your own. Values that are not finite and > 0
+    /// are clamped: `<= 0` acts as the greedy limit (the smallest positive
+    /// temperature, ties sharing the mass) and `+inf` or NaN as uniform
+    /// choice.
+    Custom(Arc<dyn Fn(u64) -> f64 + Send + Sync>),
+}
+
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Constant(t) => write!(f, "Constant({t})"),
+            Schedule::Logarithmic { t0 } => write!(f, "Logarithmic {{ t0: {t0} }}"),
+            Schedule::Exponential { t0, decay, min } => {
+                write!(f, "Exponential {{ t0: {t0}, decay: {decay}, min: {min} }}")
+            }
+            Schedule::Custom(_) => write!(f, "Custom(..)"),
+        }
+    }
+}
+
+impl Schedule {
+    /// Checks the parameters of the built-in schedules.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Schedule::Constant(t) => check_positive("temperature", t),
+            Schedule::Logarithmic { t0 } => check_positive("t0", t0),
+            Schedule::Exponential { t0, decay, min } => {
+                check_positive("t0", t0)?;
+                check_positive("min", min)?;
+                super::check_range("decay", decay, f64::MIN_POSITIVE, 1.0)
+            }
+            Schedule::Custom(_) => Ok(()),
+        }
+    }
+
+    /// The temperature at step `t >= 1`, always finite and > 0.
+    ///
+    /// ```
+    /// use boltzmax::learn::rl::bandit::Schedule;
+    /// let s = Schedule::Logarithmic { t0: 1.0 };
+    /// assert!((s.temperature(1) - 1.0 / 2.0_f64.ln()).abs() < 1e-15);
+    /// ```
+    pub fn temperature(&self, t: u64) -> f64 {
+        let v = match self {
+            Schedule::Constant(t) => *t,
+            Schedule::Logarithmic { t0 } => t0 / (t as f64).ln_1p(),
+            Schedule::Exponential { t0, decay, min } => {
+                (t0 * decay.powf(t.saturating_sub(1) as f64)).max(*min)
+            }
+            Schedule::Custom(f) => f(t),
+        };
+        if v.is_nan() || v > f64::MAX {
+            f64::MAX
+        } else if v <= 0.0 {
+            f64::MIN_POSITIVE
+        } else {
+            v
+        }
+    }
+}
+
+/// Boltzmann exploration with a temperature that changes with the step:
+/// arm `i` with probability `softmax(Q / T_t)_i`.
+///
+/// Every weight changes with `T`, so each selection runs the core
+/// [`softmax_into`](crate::softmax_into) over the estimates into a buffer
+/// owned by the policy (no allocation per step).
+///
+/// ```
+/// use boltzmax::learn::rl::bandit::{AnnealedBoltzmann, Policy, Schedule};
+/// use boltzmax::learn::rl::stream_rng;
+/// let mut p = AnnealedBoltzmann::new(4, Schedule::Logarithmic { t0: 1.0 }).unwrap();
+/// let mut rng = stream_rng(1, 0);
+/// let a = p.select(&mut rng);
+/// p.update(a, 1.0);
+/// assert_eq!(p.step(), 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct AnnealedBoltzmann {
+    est: Estimates,
+    schedule: Schedule,
+    probs: Vec<f64>,
+    t: u64,
+}
+
+impl AnnealedBoltzmann {
+    /// `n_arms` arms with sample-average estimates starting at 0.
+    pub fn new(n_arms: usize, schedule: Schedule) -> Result<Self> {
+        Self::with_estimates(
+            Estimates::new(n_arms, 0.0, StepSize::SampleAverage)?,
+            schedule,
+        )
+    }
+
+    /// A schedule over estimates of your choice.
+    pub fn with_estimates(est: Estimates, schedule: Schedule) -> Result<Self> {
+        schedule.validate()?;
+        let n = est.values().len();
+        Ok(AnnealedBoltzmann {
+            est,
+            schedule,
+            probs: vec![0.0; n],
+            t: 0,
+        })
+    }
+
+    /// The action-value estimates `Q`.
+    pub fn estimates(&self) -> &[f64] {
+        self.est.values()
+    }
+
+    /// The number of updates so far (the next selection is step
+    /// `step() + 1`).
+    pub fn step(&self) -> u64 {
+        self.t
+    }
+}
+
+impl Policy for AnnealedBoltzmann {
+    fn n_arms(&self) -> usize {
+        self.probs.len()
+    }
+
+    fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+        let temp = self.schedule.temperature(self.t + 1);
+        let params = Params::temperature(temp).expect("schedule values are clamped to (0, inf)");
+        crate::softmax_into(&mut self.probs, self.est.values(), &params)
+            .expect("buffer has n_arms entries");
+        sample_normalised(&self.probs, uniform_open(rng))
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) {
+        self.t += 1;
+        self.est.update(arm, reward);
+    }
+
+    fn reset(&mut self) {
+        self.est.reset();
+        self.t = 0;
+    }
+}
+
+/// Inverse-CDF draw from probabilities that sum to about 1.
+#[inline]
+pub(crate) fn sample_normalised(p: &[f64], u: f64) -> usize {
+    let total: f64 = p.iter().sum();
+    let target = u * total;
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, &pi) in p.iter().enumerate() {
+        if pi > 0.0 {
+            acc += pi;
+            last = i;
+            if target < acc {
+                return i;
+            }
+        }
+    }
+    last
+}
+
+/// Boltzmann-Gumbel exploration (Cesa-Bianchi, Gentile, Lugosi and Neu,
+/// "Boltzmann exploration done right", NeurIPS 2017): pull
+/// `argmax_i Q_i + beta_i G_i` with `G_i` independent standard Gumbel
+/// draws and `beta_i = C / sqrt(N_i)`.
+///
+/// With one `beta` shared by all arms this is exactly a Boltzmann draw at
+/// temperature `beta` (the Gumbel-max trick); scaling the noise per arm
+/// by its own uncertainty is what gives logarithmic regret. Each untried
+/// arm is pulled once first.
+///
+/// ```
+/// use boltzmax::learn::rl::bandit::{BoltzmannGumbel, Policy};
+/// use boltzmax::learn::rl::stream_rng;
+/// let mut p = BoltzmannGumbel::new(3, 0.5).unwrap();
+/// let mut rng = stream_rng(3, 0);
+/// let mut seen = [false; 3];
+/// for _ in 0..3 {
+///     let a = p.select(&mut rng);
+///     seen[a] = true;
+///     p.update(a, 0.5);
+/// }
+/// assert_eq!(seen, [true; 3]); // every arm once first
+/// ```
+#[derive(Debug, Clone)]
+pub struct BoltzmannGumbel {
+    est: Estimates,
+    c: f64,
+    scores: Vec<f64>,
+}
+
+impl BoltzmannGumbel {
+    /// `n_arms` arms with exploration scale `c` (finite, > 0).
+    pub fn new(n_arms: usize, c: f64) -> Result<Self> {
+        check_arms(n_arms)?;
+        Self::with_estimates(Estimates::new(n_arms, 0.0, StepSize::SampleAverage)?, c)
+    }
+
+    /// Scale `c` over estimates of your choice.
+    pub fn with_estimates(est: Estimates, c: f64) -> Result<Self> {
+        check_positive("C", c)?;
+        let n = est.values().len();
+        Ok(BoltzmannGumbel {
+            est,
+            c,
+            scores: vec![0.0; n],
+        })
+    }
+
+    /// The action-value estimates `Q`.
+    pub fn estimates(&self) -> &[f64] {
+        self.est.values()
+    }
+}
+
+impl Policy for BoltzmannGumbel {
+    fn n_arms(&self) -> usize {
+        self.scores.len()
+    }
+
+    fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+        let q = self.est.values();
+        let n = self.est.counts();
+        let mut untried = false;
+        for (s, &ni) in self.scores.iter_mut().zip(n) {
+            if ni == 0 {
+                *s = f64::INFINITY;
+                untried = true;
+            } else {
+                *s = f64::NEG_INFINITY;
+            }
+        }
+        if !untried {
+            for ((s, &qi), &ni) in self.scores.iter_mut().zip(q).zip(n) {
+                let beta = self.c / (ni as f64).sqrt();
+                *s = qi + beta * gumbel(rng);
+            }
+        }
+        argmax_random_ties(&self.scores, rng)
+    }
+
+    fn update(&mut self, arm: usize, reward: f64) {
+        self.est.update(arm, reward);
+    }
+
+    fn reset(&mut self) {
+        self.est.reset();
+    }
+}

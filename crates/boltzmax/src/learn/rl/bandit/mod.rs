@@ -1,0 +1,132 @@
+//! Multi-armed bandits: exploration policies, environments and a batch
+//! simulator.
+//!
+//! A [`Policy`] chooses an arm with [`Policy::select`] and learns from the
+//! reward with [`Policy::update`]; neither allocates, so one online step
+//! costs tens of nanoseconds. The policies:
+//!
+//! | policy                 | chooses                                         |
+//! |------------------------|-------------------------------------------------|
+//! | [`Boltzmann`]          | softmax(Q / T), fixed T                          |
+//! | [`AnnealedBoltzmann`]  | softmax(Q / T_t) with a [`Schedule`]             |
+//! | [`BoltzmannGumbel`]    | argmax Q_i + (C / sqrt(N_i)) Gumbel_i            |
+//! | [`Exp3`]               | exponential weights mixed with uniform           |
+//! | [`GradientBandit`]     | softmax(H), H by stochastic gradient ascent      |
+//! | [`EpsilonGreedy`]      | argmax Q, uniform with probability epsilon       |
+//! | [`Ucb1`]               | argmax Q_i + c sqrt(ln t / N_i)                  |
+//! | [`ThompsonBeta`]       | argmax of Beta posterior draws                   |
+//! | [`ThompsonGaussian`]   | argmax of Normal posterior draws                 |
+//!
+//! [`PolicySpec`] parses strings such as `boltzmann:T=0.1` or `bge:C=0.5`
+//! into an [`AnyPolicy`]. Environments: [`GaussianBandit`] (including the
+//! Sutton and Barto 10-armed testbed), [`BernoulliBandit`] and
+//! [`RewardFn`] for a reward function of your own.
+//!
+//! Conventions shared by every policy: the step counter `t` is 1 at the
+//! first `select`; ties in an argmax are broken uniformly at random; arms
+//! never pulled have estimate `Q0` (default 0), except that UCB1 and
+//! Boltzmann-Gumbel pull each untried arm once first (in random order).
+
+mod boltzmann;
+mod env;
+mod estimates;
+mod exp3;
+mod gradient;
+mod greedy;
+mod simulate;
+mod spec;
+mod thompson;
+
+pub use boltzmann::{AnnealedBoltzmann, Boltzmann, BoltzmannGumbel, Schedule};
+pub use env::{BernoulliBandit, Environment, GaussianBandit, RewardFn};
+pub use estimates::{Estimates, StepSize};
+pub use exp3::Exp3;
+pub use gradient::GradientBandit;
+pub use greedy::{EpsilonGreedy, Ucb1};
+pub use simulate::{Curves, Simulation};
+pub use spec::{AnyPolicy, PolicySpec, QSpec};
+pub use thompson::{ThompsonBeta, ThompsonGaussian};
+
+use rand::Rng;
+
+/// A bandit policy: an online learner that picks arms.
+///
+/// `select` then `update` with the reward of the selected arm is one
+/// step. Calling `update` for an arm other than the last selected one is
+/// allowed (off-policy feedback) for the value-based policies; [`Exp3`]
+/// and [`GradientBandit`] assume the arm is the one just selected.
+pub trait Policy {
+    /// The number of arms.
+    fn n_arms(&self) -> usize;
+    /// Chooses an arm in `0..n_arms()`.
+    fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize;
+    /// Learns from `reward` obtained by pulling `arm`. Rewards must be
+    /// finite; policies documented for rewards in [0, 1] expect those.
+    fn update(&mut self, arm: usize, reward: f64);
+    /// Forgets everything learned, as if newly built.
+    fn reset(&mut self);
+}
+
+/// The index of the largest `score`, ties broken uniformly at random (one
+/// draw only when there is a tie).
+#[inline]
+pub(crate) fn argmax_random_ties<R: Rng + ?Sized>(scores: &[f64], rng: &mut R) -> usize {
+    let mut best = f64::NEG_INFINITY;
+    let mut arg = 0;
+    let mut ties = 0usize;
+    for (i, &s) in scores.iter().enumerate() {
+        if s > best {
+            best = s;
+            arg = i;
+            ties = 1;
+        } else if s == best {
+            ties += 1;
+        }
+    }
+    if ties <= 1 {
+        return arg;
+    }
+    let mut k = super::rng::index(rng, ties);
+    for (i, &s) in scores.iter().enumerate().skip(arg) {
+        if s == best {
+            if k == 0 {
+                return i;
+            }
+            k -= 1;
+        }
+    }
+    arg
+}
+
+/// Validates an arm count.
+pub(crate) fn check_arms(n_arms: usize) -> crate::Result<()> {
+    if n_arms == 0 {
+        return Err(crate::Error::InvalidParameter {
+            name: "n_arms",
+            reason: "a bandit needs at least one arm, got 0".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Validates a parameter that must be finite and > 0.
+pub(crate) fn check_positive(name: &'static str, v: f64) -> crate::Result<()> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(crate::Error::InvalidParameter {
+            name,
+            reason: format!("must be finite and > 0, got {v}"),
+        });
+    }
+    Ok(())
+}
+
+/// Validates a parameter that must lie in [lo, hi].
+pub(crate) fn check_range(name: &'static str, v: f64, lo: f64, hi: f64) -> crate::Result<()> {
+    if !(v >= lo && v <= hi) {
+        return Err(crate::Error::InvalidParameter {
+            name,
+            reason: format!("must be in [{lo}, {hi}], got {v}"),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The few random draws the RL code needs, written on raw `u64`s so that
+//! results are the same on every platform and every `rand` minor version.
+//!
+//! Kept deliberately small: once `boltzmax::sample` provides per-stream
+//! seeding and portable uniforms, these delegate to it.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// SplitMix64 finaliser: a bijective mix of 64 bits.
+#[inline]
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The generator of stream `stream` under master seed `seed`.
+///
+/// The batch simulators give run `r` the stream `stream_rng(seed, r)`, so
+/// each run's draws depend on `(seed, r)` only and never on how runs are
+/// spread over threads. Value-stable: the mapping is fixed SplitMix64
+/// mixing followed by [`Xoshiro256PlusPlus::seed_from_u64`] (rand_xoshiro
+/// 0.7).
+///
+/// ```
+/// use boltzmax::learn::rl::stream_rng;
+/// use rand::RngCore;
+/// let a = stream_rng(7, 3).next_u64();
+/// assert_eq!(a, stream_rng(7, 3).next_u64());
+/// assert_ne!(a, stream_rng(7, 4).next_u64());
+/// ```
+pub fn stream_rng(seed: u64, stream: u64) -> Xoshiro256PlusPlus {
+    Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ splitmix64(stream.wrapping_add(1))))
+}
+
+/// A uniform draw in the open interval (0, 1) with 53 random bits:
+/// `(k + 0.5) / 2^53` for a uniform 53-bit integer `k`. Never 0, never 1,
+/// so its logarithm is always finite.
+#[inline]
+pub(crate) fn uniform_open<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+}
+
+/// A uniform index in `0..n` (`n >= 1`) by Lemire's multiply-shift, which
+/// is unbiased to within `n / 2^64`: negligible for the arm and action
+/// counts used here.
+#[inline]
+pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
+    ((rng.next_u64() as u128 * n as u128) >> 64) as usize
+}
+
+/// A standard normal draw by the Box-Muller transform (one of the pair).
+#[inline]
+pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1 = uniform_open(rng);
+    let u2 = uniform_open(rng);
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A Gamma(shape, 1) draw, Marsaglia and Tsang (2000); shapes below 1 use
+/// `G(a) = G(a + 1) U^(1/a)`.
+pub(crate) fn gamma<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
+    if shape < 1.0 {
+        let g = gamma(rng, shape + 1.0);
+        return g * uniform_open(rng).powf(1.0 / shape);
+    }
+    let d = shape - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    loop {
+        let x = standard_normal(rng);
+        let v = 1.0 + c * x;
+        if v <= 0.0 {
+            continue;
+        }
+        let v = v * v * v;
+        let u = uniform_open(rng);
+        let x2 = x * x;
+        if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 + d * (1.0 - v + v.ln()) {
+            return d * v;
+        }
+    }
+}
+
+/// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`.
+#[inline]
+pub(crate) fn beta<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
+    let x = gamma(rng, a);
+    let y = gamma(rng, b);
+    x / (x + y)
+}
+
+/// A standard Gumbel draw `-ln(-ln U)`.
+#[inline]
+pub(crate) fn gumbel<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    -(-uniform_open(rng).ln()).ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moments(xs: &[f64]) -> (f64, f64) {
+        let n = xs.len() as f64;
+        let m = xs.iter().sum::<f64>() / n;
+        let v = xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+        (m, v)
+    }
+
+    #[test]
+    fn draws_have_the_right_moments() {
+        let mut rng = stream_rng(1, 0);
+        let n = 200_000;
+        let z: Vec<f64> = (0..n).map(|_| standard_normal(&mut rng)).collect();
+        let (m, v) = moments(&z);
+        // 5 standard errors.
+        assert!(m.abs() < 5.0 / (n as f64).sqrt(), "normal mean {m}");
+        assert!(
+            (v - 1.0).abs() < 5.0 * (2.0 / n as f64).sqrt(),
+            "normal var {v}"
+        );
+        for &(a, b) in &[(1.0, 1.0), (2.5, 7.0), (0.5, 0.3)] {
+            let x: Vec<f64> = (0..n).map(|_| beta(&mut rng, a, b)).collect();
+            let (m, v) = moments(&x);
+            let em = a / (a + b);
+            let ev = a * b / ((a + b) * (a + b) * (a + b + 1.0));
+            assert!(
+                (m - em).abs() < 5.0 * (ev / n as f64).sqrt(),
+                "beta({a},{b}) mean {m}"
+            );
+            assert!(
+                (v - ev).abs() < 0.02 * ev + 1e-4,
+                "beta({a},{b}) var {v} vs {ev}"
+            );
+        }
+        let g: Vec<f64> = (0..n).map(|_| gumbel(&mut rng)).collect();
+        let (m, v) = moments(&g);
+        let euler = 0.577_215_664_901_532_9;
+        let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;
+        assert!(
+            (m - euler).abs() < 5.0 * (pi2_6 / n as f64).sqrt(),
+            "gumbel mean {m}"
+        );
+        assert!((v - pi2_6).abs() < 0.03 * pi2_6, "gumbel var {v}");
+    }
+
+    #[test]
+    fn index_is_uniform_and_in_range() {
+        let mut rng = stream_rng(2, 0);
+        let mut c = [0usize; 7];
+        for _ in 0..70_000 {
+            c[index(&mut rng, 7)] += 1;
+        }
+        // Chi-square with 6 degrees of freedom; 22.46 is the 0.999 quantile.
+        let chi2: f64 = c.iter().map(|&o| (o as f64 - 1e4).powi(2) / 1e4).sum();
+        assert!(chi2 < 22.46, "chi2 {chi2}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Tabular reinforcement learning (being written).
