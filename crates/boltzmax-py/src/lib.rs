@@ -6,6 +6,7 @@
 //! every other real dtype (integers, bool, float16) is converted to
 //! float64 first, as scipy does; complex input is a TypeError.
 
+use boltzmax::nd::{self, Par};
 use boltzmax::{Error, Params, Real};
 use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Zip};
 use numpy::{
@@ -48,6 +49,17 @@ fn params<F: Real>(temperature: Option<f64>, beta: Option<f64>) -> PyResult<Para
     }
 }
 
+/// `threads=None` (all cores, above the library's size threshold), or a
+/// count: 1 runs on the calling thread. Results are bitwise the same for
+/// any count.
+fn par(threads: Option<usize>) -> Par {
+    match threads {
+        None => Par::Threads(0),
+        Some(0) | Some(1) => Par::Seq,
+        Some(n) => Par::Threads(n),
+    }
+}
+
 fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
     let n = ndim as isize;
     if axis >= n || axis < -n {
@@ -60,74 +72,6 @@ fn normalize_axis(axis: isize, ndim: usize) -> PyResult<usize> {
 enum Which {
     Softmax,
     LogSoftmax,
-}
-
-/// Applies the row function along `axis`, lane by lane; a lane that is not
-/// contiguous is gathered into a scratch buffer.
-fn along_axis<F: Real>(
-    x: ArrayViewD<'_, F>,
-    mask: Option<ArrayViewD<'_, bool>>,
-    mut out: ArrayViewMutD<'_, F>,
-    axis: usize,
-    p: &Params<F>,
-    which: Which,
-) -> Result<(), Error> {
-    let n = x.shape()[axis];
-    let mut xs = vec![F::ZERO; n];
-    let mut os = vec![F::ZERO; n];
-    let mut ms = vec![true; n];
-    let ax = Axis(axis);
-    let mut result = Ok(());
-    let mut run = |xl: ndarray::ArrayView1<'_, F>,
-                   ml: Option<ndarray::ArrayView1<'_, bool>>,
-                   mut ol: ndarray::ArrayViewMut1<'_, F>| {
-        if result.is_err() {
-            return;
-        }
-        let xin: &[F] = match xl.as_slice() {
-            Some(s) => s,
-            None => {
-                xs.iter_mut().zip(xl.iter()).for_each(|(d, &s)| *d = s);
-                &xs
-            }
-        };
-        let min: Option<&[bool]> = ml.map(|m| match m.to_slice() {
-            Some(s) => s,
-            None => {
-                ms.iter_mut().zip(m.iter()).for_each(|(d, &s)| *d = s);
-                &ms[..]
-            }
-        });
-        let contiguous = ol.is_standard_layout();
-        let dst: &mut [F] = if contiguous {
-            ol.as_slice_mut().expect("standard layout")
-        } else {
-            &mut os
-        };
-        let r = match (which, min) {
-            (Which::Softmax, None) => boltzmax::softmax_into(dst, xin, p),
-            (Which::LogSoftmax, None) => boltzmax::log_softmax_into(dst, xin, p),
-            (Which::Softmax, Some(m)) => boltzmax::softmax_masked_into(dst, xin, m, p),
-            (Which::LogSoftmax, Some(m)) => boltzmax::log_softmax_masked_into(dst, xin, m, p),
-        };
-        if let Err(e) = r {
-            result = Err(e);
-            return;
-        }
-        if !contiguous {
-            ol.iter_mut().zip(os.iter()).for_each(|(d, &s)| *d = s);
-        }
-    };
-    match mask {
-        None => Zip::from(x.lanes(ax))
-            .and(out.lanes_mut(ax))
-            .for_each(|xl, ol| run(xl, None, ol)),
-        Some(m) => Zip::from(x.lanes(ax))
-            .and(m.lanes(ax))
-            .and(out.lanes_mut(ax))
-            .for_each(|xl, ml, ol| run(xl, Some(ml), ol)),
-    }
-    result
 }
 
 fn check_real_dtype(x: &Bound<'_, PyAny>) -> PyResult<()> {
@@ -151,8 +95,10 @@ fn softmax_typed<'py, F: Real + Element>(
     mask: Option<&Bound<'py, PyAny>>,
     out: Option<&Bound<'py, PyAny>>,
     which: Which,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let p = params::<F>(temperature, beta)?;
+    let par = par(threads);
     let xr = x.readonly();
     let xv = xr.as_array();
     if xv.ndim() == 0 {
@@ -202,8 +148,14 @@ fn softmax_typed<'py, F: Real + Element>(
             .map_err(|_| PyValueError::new_err("out= is not writeable or overlaps an input"))?;
         let ov = ow.as_array_mut();
         let mv = mask_arr.as_ref().map(|m| m.as_array());
-        py.detach(|| along_axis(xv, mv, ov, ax, &p, which))
-            .map_err(value_error)?;
+        let axis = ax as isize;
+        py.detach(|| match (which, mv) {
+            (Which::Softmax, None) => nd::softmax_into(ov, xv, axis, &p, par),
+            (Which::LogSoftmax, None) => nd::log_softmax_into(ov, xv, axis, &p, par),
+            (Which::Softmax, Some(m)) => nd::softmax_masked_into(ov, xv, m, axis, &p, par),
+            (Which::LogSoftmax, Some(m)) => nd::log_softmax_masked_into(ov, xv, m, axis, &p, par),
+        })
+        .map_err(value_error)?;
     }
     Ok(out_arr.into_any())
 }
@@ -218,25 +170,27 @@ fn dispatch<'py>(
     mask: Option<&Bound<'py, PyAny>>,
     out: Option<&Bound<'py, PyAny>>,
     which: Which,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     check_real_dtype(x)?;
     if let Ok(a) = x.cast::<PyArrayDyn<f32>>() {
-        return softmax_typed(py, a, axis, temperature, beta, mask, out, which);
+        return softmax_typed(py, a, axis, temperature, beta, mask, out, which, threads);
     }
     if let Ok(a) = x.cast::<PyArrayDyn<f64>>() {
-        return softmax_typed(py, a, axis, temperature, beta, mask, out, which);
+        return softmax_typed(py, a, axis, temperature, beta, mask, out, which, threads);
     }
     let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = x.extract()?;
     let a: &Bound<'py, PyArrayDyn<f64>> = &converted;
-    softmax_typed(py, a, axis, temperature, beta, mask, out, which)
+    softmax_typed(py, a, axis, temperature, beta, mask, out, which, threads)
 }
 
-/// softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None)
+/// softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None, threads=None)
 /// --
 ///
 /// Softmax along `axis`: exp(x / T) normalised to sum 1.
 #[pyfunction]
-#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None))]
+#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
 fn softmax<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -245,16 +199,28 @@ fn softmax<'py>(
     beta: Option<f64>,
     r#where: Option<&Bound<'py, PyAny>>,
     out: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    dispatch(py, x, axis, temperature, beta, r#where, out, Which::Softmax)
+    dispatch(
+        py,
+        x,
+        axis,
+        temperature,
+        beta,
+        r#where,
+        out,
+        Which::Softmax,
+        threads,
+    )
 }
 
-/// log_softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None)
+/// log_softmax(x, axis=-1, temperature=None, beta=None, where=None, out=None, threads=None)
 /// --
 ///
 /// Logarithm of the softmax along `axis`, computed without forming the softmax.
 #[pyfunction]
-#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None))]
+#[pyo3(signature = (x, axis=-1, temperature=None, beta=None, r#where=None, out=None, threads=None))]
+#[allow(clippy::too_many_arguments)]
 fn log_softmax<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
@@ -263,6 +229,7 @@ fn log_softmax<'py>(
     beta: Option<f64>,
     r#where: Option<&Bound<'py, PyAny>>,
     out: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     dispatch(
         py,
@@ -273,6 +240,7 @@ fn log_softmax<'py>(
         r#where,
         out,
         Which::LogSoftmax,
+        threads,
     )
 }
 
@@ -353,6 +321,7 @@ fn logsumexp_typed<'py, F: Real + Element>(
     temperature: Option<f64>,
     beta: Option<f64>,
     mask: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let p = params::<F>(temperature, beta)?;
     let ar = a.readonly();
@@ -397,28 +366,44 @@ fn logsumexp_typed<'py, F: Real + Element>(
                 ));
             }
             let ax = normalize_axis(axis, nd)?;
-            let lanes = av.lanes(Axis(ax));
-            let count = lanes.into_iter().len();
-            let mut values = Vec::with_capacity(count);
-            let mut signs = Vec::with_capacity(count);
-            py.detach(|| -> Result<(), Error> {
-                let (mut xb, mut bb, mut mb, mut scratch) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                let blanes: Option<Vec<_>> =
-                    bv.as_ref().map(|v| v.lanes(Axis(ax)).into_iter().collect());
-                let mlanes: Option<Vec<_>> =
-                    mv.as_ref().map(|v| v.lanes(Axis(ax)).into_iter().collect());
-                for (i, xl) in av.lanes(Axis(ax)).into_iter().enumerate() {
-                    let xs = lane_slice(xl, &mut xb);
-                    let bs = blanes.as_ref().map(|l| lane_slice(l[i].view(), &mut bb));
-                    let ms = mlanes.as_ref().map(|l| lane_slice(l[i].view(), &mut mb));
-                    let (v, s) = lse_lane(xs, bs, ms, return_sign, &p, &mut scratch)?;
-                    values.push(v);
-                    signs.push(s);
-                }
-                Ok(())
-            })
-            .map_err(value_error)?;
+            let par = par(threads);
+            let signed = return_sign || bv.is_some();
+            let (values, signs) = py
+                .detach(|| -> Result<(Vec<F>, Vec<F>), Error> {
+                    let flat = |a: ndarray::ArrayD<F>| a.iter().copied().collect::<Vec<F>>();
+                    let axis = ax as isize;
+                    if signed {
+                        // Masked-out entries get weight 0, which the
+                        // weighted logsumexp ignores whatever x holds.
+                        let b: ndarray::CowArray<'_, F, IxDyn> = match (bv, mv) {
+                            (Some(b), None) => b.into(),
+                            (b, m) => {
+                                let mut w = match b {
+                                    Some(b) => b.to_owned(),
+                                    None => ndarray::ArrayD::from_elem(shape.clone(), F::ONE),
+                                };
+                                if let Some(m) = m {
+                                    Zip::from(&mut w).and(&m).for_each(|w, &keep| {
+                                        if !keep {
+                                            *w = F::ZERO;
+                                        }
+                                    });
+                                }
+                                w.into()
+                            }
+                        };
+                        let r = nd::logsumexp_weighted(av, b.view(), axis, &p, par)?;
+                        Ok((flat(r.log_abs), flat(r.sign)))
+                    } else {
+                        let v = match mv {
+                            Some(m) => nd::logsumexp_masked(av, m, axis, &p, par)?,
+                            None => nd::logsumexp(av, axis, &p, par)?,
+                        };
+                        let n = v.len();
+                        Ok((flat(v), vec![F::ONE; n]))
+                    }
+                })
+                .map_err(value_error)?;
             let mut out_shape = shape.clone();
             if keepdims {
                 out_shape[ax] = 1;
@@ -445,12 +430,12 @@ fn logsumexp_typed<'py, F: Real + Element>(
     }
 }
 
-/// logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperature=None, beta=None, where=None)
+/// logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, temperature=None, beta=None, where=None, threads=None)
 /// --
 ///
 /// ln(sum(b * exp(a / T))) over `axis` (all elements if None), as scipy.special.logsumexp.
 #[pyfunction]
-#[pyo3(signature = (a, axis=None, b=None, keepdims=false, return_sign=false, temperature=None, beta=None, r#where=None))]
+#[pyo3(signature = (a, axis=None, b=None, keepdims=false, return_sign=false, temperature=None, beta=None, r#where=None, threads=None))]
 #[allow(clippy::too_many_arguments)]
 fn logsumexp<'py>(
     py: Python<'py>,
@@ -462,6 +447,7 @@ fn logsumexp<'py>(
     temperature: Option<f64>,
     beta: Option<f64>,
     r#where: Option<&Bound<'py, PyAny>>,
+    threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
     check_real_dtype(a)?;
     if let Ok(x) = a.cast::<PyArrayDyn<f32>>() {
@@ -475,6 +461,7 @@ fn logsumexp<'py>(
             temperature,
             beta,
             r#where,
+            threads,
         );
     }
     if let Ok(x) = a.cast::<PyArrayDyn<f64>>() {
@@ -488,6 +475,7 @@ fn logsumexp<'py>(
             temperature,
             beta,
             r#where,
+            threads,
         );
     }
     let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = a.extract()?;
@@ -502,6 +490,7 @@ fn logsumexp<'py>(
         temperature,
         beta,
         r#where,
+        threads,
     )
 }
 

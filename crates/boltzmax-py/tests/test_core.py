@@ -212,3 +212,30 @@ def test_cross_entropy_like_torch_formula():
         bm.cross_entropy(x, np.array([0, 4, 1, 1, 2]))
     with pytest.raises(ValueError, match="out of range"):
         bm.cross_entropy(x, np.array([0, -1, 1, 1, 2]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_thread_count_independence(dtype):
+    x = (RNG.standard_normal((300, 700)) * 4).astype(dtype)  # above the parallel threshold
+    b = RNG.standard_normal((300, 700)).astype(dtype)
+    for f in (bm.softmax, bm.log_softmax):
+        for axis in (-1, 0):
+            ref = f(x, axis=axis, threads=1)
+            for t in (None, 2, 3, 8):
+                np.testing.assert_array_equal(f(x, axis=axis, threads=t), ref)
+    for axis in (0, 1):
+        ref = bm.logsumexp(x, axis=axis, b=b, return_sign=True, threads=1)
+        for t in (None, 2, 5):
+            got = bm.logsumexp(x, axis=axis, b=b, return_sign=True, threads=t)
+            np.testing.assert_array_equal(got[0], ref[0])
+            np.testing.assert_array_equal(got[1], ref[1])
+
+
+def test_where_and_b_together():
+    a = RNG.standard_normal((4, 6))
+    b = RNG.standard_normal((4, 6))
+    m = RNG.random((4, 6)) > 0.3
+    r, s = bm.logsumexp(a, axis=1, b=b, where=m, return_sign=True)
+    rr, ss = sp.logsumexp(a, axis=1, b=np.where(m, b, 0.0), return_sign=True)
+    np.testing.assert_allclose(r, rr, rtol=1e-13)
+    np.testing.assert_array_equal(s, ss)

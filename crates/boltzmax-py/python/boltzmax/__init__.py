@@ -5,6 +5,10 @@ z = -E/k, and logsumexp gives ln Z. Functions take numpy arrays (any
 strides, float32 kept as float32, float64 as float64; other real dtypes are
 converted to float64) and release the GIL while they compute.
 
+Batched calls run on all cores above a size threshold (`threads=None`);
+`threads=1` keeps them on the calling thread. Results are bitwise the same
+for any thread count.
+
 Names and arguments follow scipy.special where the function is the same:
 
 >>> import numpy as np, boltzmax

@@ -13,6 +13,7 @@ def softmax(
     beta: float | None = None,
     where: npt.NDArray[np.bool_] | None = None,
     out: Array | None = None,
+    threads: int | None = None,
 ) -> Array:
     """Softmax along `axis` of exp(x / T) (or exp(beta x)), normalised to sum 1."""
 
@@ -23,6 +24,7 @@ def log_softmax(
     beta: float | None = None,
     where: npt.NDArray[np.bool_] | None = None,
     out: Array | None = None,
+    threads: int | None = None,
 ) -> Array:
     """Logarithm of the softmax along `axis`, without forming the softmax."""
 
@@ -36,6 +38,7 @@ def logsumexp(
     temperature: float | None = None,
     beta: float | None = None,
     where: ArrayLike | None = None,
+    threads: int | None = None,
 ) -> Array | np.floating: ...
 @overload
 def logsumexp(
@@ -47,6 +50,7 @@ def logsumexp(
     temperature: float | None = None,
     beta: float | None = None,
     where: ArrayLike | None = None,
+    threads: int | None = None,
 ) -> tuple[Array | np.floating, Array | np.floating]: ...
 def softmax_backward(
     y: Array, grad: Array, axis: int = -1, temperature: float | None = None, beta: float | None = None
