@@ -14,7 +14,9 @@
 //! "+inf" and "-inf" are meant after scaling: with a negative beta the
 //! smallest entry plays the role of the largest. Masked-out entries are
 //! ignored whatever they hold; softmax writes 0 and log-softmax -inf
-//! there. Ties at the maximum share the mass equally at every temperature,
+//! there, except in a row without an answer (NaN, or undefined under the
+//! default policy), which is NaN in every slot. The full table with the
+//! reasoning and the tests of each row is `docs/conventions.md`. Ties at the maximum share the mass equally at every temperature,
 //! so the T -> 0 limit is an even split among the tied maxima.
 //!
 //! The numerics follow Blanchard, Higham and Higham (2021): shift by the
@@ -246,12 +248,14 @@ fn write_special<F: Real>(
     };
     match plan {
         Plan::Empty => {}
-        Plan::Nan => fill(out, F::NAN),
+        // A row without an answer is NaN in every slot, masked ones
+        // included: a fully masked row must not look like a valid one.
+        Plan::Nan => out.fill(F::NAN),
         Plan::Undefined => match policy {
-            UndefinedRows::Nan => fill(out, F::NAN),
+            UndefinedRows::Nan => out.fill(F::NAN),
             UndefinedRows::Zeros => fill(out, what.masked()),
         },
-        Plan::Infinite { count, .. } if count > 1 => fill(out, F::NAN),
+        Plan::Infinite { count, .. } if count > 1 => out.fill(F::NAN),
         Plan::Infinite { first, .. } => {
             fill(out, what.masked());
             out[first] = what.hot();
