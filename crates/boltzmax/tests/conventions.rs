@@ -19,7 +19,8 @@ use ndarray::{Array2, Axis};
 type Answers<F> = (Option<Vec<F>>, Option<Vec<F>>, F);
 
 /// One way of calling the library.
-type Form<F> = Box<dyn Fn(&[F], &Params<F>) -> Answers<F>>;
+type Run<F> = dyn Fn(&[F], &Params<F>) -> Answers<F>;
+type Form<F> = Box<Run<F>>;
 
 fn forms<F: Real>(tables: Vec<&'static Kernels<F>>) -> Vec<(String, Form<F>)> {
     let mut v: Vec<(String, Form<F>)> = Vec::new();
@@ -189,7 +190,7 @@ fn close<F: Real>(a: F, b: F) -> bool {
 }
 
 /// Every row of the table through one form.
-fn table_rows<F: Real>(name: &str, run: &dyn Fn(&[F], &Params<F>) -> Answers<F>) {
+fn table_rows<F: Real>(name: &str, run: &Run<F>) {
     let d = Params::<F>::default();
     let inf = F::INFINITY;
     let nan = F::NAN;
