@@ -224,6 +224,33 @@ impl Schedule {
         }
     }
 
+    /// Geometric annealing from `start` at step 1 to `end` at step `n`
+    /// (and `end` after): `Exponential { t0: start, decay: (end /
+    /// start)^(1 / (n - 1)), min: end }`.
+    ///
+    /// ```
+    /// use boltzmax::learn::rl::bandit::Schedule;
+    /// let s = Schedule::geometric(1.0, 0.01, 10_000).unwrap();
+    /// assert_eq!(s.temperature(1), 1.0);
+    /// assert!((s.temperature(10_000) - 0.01).abs() < 1e-12);
+    /// ```
+    pub fn geometric(start: f64, end: f64, n: u64) -> Result<Self> {
+        check_positive("start", start)?;
+        check_positive("end", end)?;
+        let decay = if n <= 1 || end >= start {
+            1.0
+        } else {
+            (end / start).powf(1.0 / (n - 1) as f64)
+        };
+        let s = Schedule::Exponential {
+            t0: start,
+            decay,
+            min: end.min(start),
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
     /// The temperature at step `t >= 1`, always finite and > 0.
     ///
     /// ```

@@ -28,6 +28,7 @@
 //! Boltzmann-Gumbel pull each untried arm once first (in random order).
 
 mod boltzmann;
+pub(crate) use boltzmann::sample_normalised;
 mod env;
 mod estimates;
 mod exp3;
