@@ -173,7 +173,7 @@ pub struct CrossEntropyOptions {
 
 /// Mean cross-entropy over the rows whose label is not ignored, of row-major logits (n x k),
 /// and (if grad is Some, same length as logits) the gradient of that mean with respect to the logits,
-/// in one pass per row. Errors: lengths, label >= k (naming the row and value), smoothing outside [0,1].
+/// in one pass per row. Errors: lengths, label >= k (naming the row and value), smoothing outside `[0, 1]`.
 ///
 /// Row `r` with label `y` and target `q = (1 - eps) onehot(y) + eps / k`
 /// contributes `-sum_j q_j log_softmax(x)_j
@@ -184,7 +184,7 @@ pub struct CrossEntropyOptions {
 /// `(softmax(x) - q) / n_valid`.
 ///
 /// Answers at the edges (follow the convention table of
-/// [`crate::softmax`]):
+/// [`crate::softmax`](mod@crate::softmax)):
 /// - every row ignored, or `n = 0`: the loss is NaN (0/0, as torch) and
 ///   the gradient is all zeros (no row contributes);
 /// - ignored rows: gradient rows of zeros;

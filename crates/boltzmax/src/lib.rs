@@ -7,7 +7,7 @@
 //!
 //! ## The core
 //!
-//! - [`softmax`], [`log_softmax`], [`logsumexp`] on slices of `f32` or
+//! - [`softmax()`], [`log_softmax`], [`logsumexp`] on slices of `f32` or
 //!   `f64`, each with `_with` (options), `_into` (a caller's buffer),
 //!   `_in_place` and `_masked` forms, and [`logsumexp_weighted`] with
 //!   scipy-style weights and a sign.
@@ -16,8 +16,16 @@
 //! - [`kernel`] holds the hot loops: a scalar reference and SIMD tables
 //!   chosen at run time.
 //!
+//! - [`nd`]: the same along any axis of an n-dimensional array, with a
+//!   [`nd::Par`] argument for threads.
+//! - [`backward`]: vector-Jacobian products of softmax and log-softmax and
+//!   the fused softmax cross-entropy.
+//! - [`stream::LogSumExp`]: logsumexp of a stream, mergeable across
+//!   chunks and threads.
+//!
 //! Every edge case has one answer, listed in the [`softmax`](mod@softmax)
-//! module's table.
+//! module's table (and, with the reasons and tests, in
+//! `docs/conventions.md`); the accuracy bound is in `docs/accuracy.md`.
 //!
 //! ```
 //! use boltzmax::{Params, softmax_with, logsumexp};

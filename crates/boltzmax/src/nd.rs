@@ -3,7 +3,7 @@
 //!
 //! Every function takes the array, an `axis` (negative counts from the
 //! end: `-1` is the last), the [`Params`] and a [`Par`], and applies the
-//! slice function of [`crate::softmax`] to every lane along the axis, so
+//! slice function of [`crate::softmax`](mod@crate::softmax) to every lane along the axis, so
 //! the convention table and the accuracy are those of the slice API.
 //! softmax and log-softmax keep the shape; logsumexp removes the axis
 //! (keeping it as length 1 is the caller's business:

@@ -10,7 +10,7 @@
 //! [`crate::logsumexp_with`] on the whole row within a few ulp, and
 //! `value() = scale(m) + log1p(s)` keeps the accuracy of the batch form.
 //!
-//! It follows the convention table of [`crate::softmax`]: nothing pushed
+//! It follows the convention table of [`crate::softmax`](mod@crate::softmax): nothing pushed
 //! (or only -inf) gives -inf, any +inf gives +inf, any NaN gives NaN, and
 //! `beta = 0` gives `ln n`.
 //!
