@@ -59,6 +59,19 @@ pub enum Error {
         /// The number of classes `k`.
         classes: usize,
     },
+    /// A NaN logit where a sampler needs every kept logit to be a number.
+    #[error("logit at index {index} is NaN")]
+    NanLogit {
+        /// Index of the first NaN logit.
+        index: usize,
+    },
+    /// A row a sampler cannot draw from: empty, every entry masked or
+    /// -inf, or several +inf logits (whose probabilities are undefined).
+    #[error("nothing to sample: {reason}")]
+    NothingToSample {
+        /// Why, naming the values involved.
+        reason: String,
+    },
     /// A value outside the domain of a parameter (a probability outside
     /// (0, 1], a zero count, ...).
     #[error("invalid {name}: {reason}")]
