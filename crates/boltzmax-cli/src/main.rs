@@ -8,8 +8,10 @@ use clap::{Parser, Subcommand};
 #[allow(dead_code)]
 mod plot;
 
+mod bandit;
 mod calibrate;
 mod classify;
+mod qlearn;
 mod table;
 
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
@@ -27,6 +29,12 @@ enum Command {
     /// Fit temperature (or vector/matrix) scaling to a classifier's logits
     /// and report calibration before and after.
     Calibrate(calibrate::CalibrateArgs),
+    /// Simulate bandit policies (Boltzmann, Boltzmann-Gumbel, UCB, ...)
+    /// and report regret, reward and optimal pulls.
+    Bandit(bandit::BanditArgs),
+    /// Tabular Q-learning / SARSA / expected SARSA on FrozenLake or
+    /// CliffWalking, scored by the exact value of the greedy policy.
+    Qlearn(qlearn::QlearnArgs),
     /// Softmax regression: train a model, or predict with one.
     Classify {
         #[command(subcommand)]
@@ -54,7 +62,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Bandit(args) => bandit::run(args),
         Command::Calibrate(args) => calibrate::run(args),
+        Command::Qlearn(args) => qlearn::run(args),
         Command::Classify { command } => classify::run(command),
         Command::Softmax(args) => {
             let text = if args.input == "-" {
