@@ -212,13 +212,101 @@ pub fn softmax_cross_entropy<F: Real>(
     opts: &CrossEntropyOptions,
     grad: Option<&mut [F]>,
 ) -> Result<f64> {
+    let n_valid = validate(logits.len(), labels, k, opts)?;
+    let mut grad = grad;
+    if let Some(g) = grad.as_deref() {
+        check_len("grad", g.len(), logits.len())?;
+    }
+    let ignored = |y: usize| opts.ignore_index == Some(y);
+    if n_valid == 0 {
+        if let Some(g) = grad {
+            g.fill(F::ZERO);
+        }
+        return Ok(f64::NAN);
+    }
+    let kernels = F::kernels();
+    let nv = n_valid as f64;
+    let eps = opts.label_smoothing;
+    let mut total = 0.0f64;
+    for (r, &label) in labels.iter().enumerate() {
+        let x = &logits[r * k..(r + 1) * k];
+        let g_row = grad.as_deref_mut().map(|g| &mut g[r * k..(r + 1) * k]);
+        if ignored(label) {
+            if let Some(g) = g_row {
+                g.fill(F::ZERO);
+            }
+            continue;
+        }
+        let Some(row) = RowStats::of(x, label, eps) else {
+            // NaN, +inf or an all -inf row: follow the convention table.
+            total += irregular_row(x, label, eps, g_row, nv);
+            continue;
+        };
+        total += row.loss;
+        if let Some(g) = g_row {
+            // softmax / n_valid in one kernel pass, then subtract q / n_valid.
+            (kernels.exp_store)(g, x, row.m, Scaling::One, (1.0 + row.s) * nv);
+            row.finish_grad(g, label, eps, nv);
+        }
+    }
+    Ok(total / nv)
+}
+
+/// [`softmax_cross_entropy`] that overwrites the logits with the gradient
+/// (of the mean loss), for training loops that no longer need them: the
+/// same loss, and a gradient bit for bit equal to the one written to a
+/// separate buffer.
+///
+/// ```
+/// use boltzmax::backward::{softmax_cross_entropy_in_place, CrossEntropyOptions};
+/// let mut z = [0.0_f64, 0.0];
+/// let loss = softmax_cross_entropy_in_place(&mut z, &[1], 2, &CrossEntropyOptions::default()).unwrap();
+/// assert_eq!(loss, 2f64.ln());
+/// assert_eq!(z, [0.5, -0.5]);
+/// ```
+pub fn softmax_cross_entropy_in_place<F: Real>(
+    logits: &mut [F],
+    labels: &[usize],
+    k: usize,
+    opts: &CrossEntropyOptions,
+) -> Result<f64> {
+    let n_valid = validate(logits.len(), labels, k, opts)?;
+    if n_valid == 0 {
+        logits.fill(F::ZERO);
+        return Ok(f64::NAN);
+    }
+    let kernels = F::kernels();
+    let nv = n_valid as f64;
+    let eps = opts.label_smoothing;
+    let mut total = 0.0f64;
+    for (r, &label) in labels.iter().enumerate() {
+        let x = &mut logits[r * k..(r + 1) * k];
+        if opts.ignore_index == Some(label) {
+            x.fill(F::ZERO);
+            continue;
+        }
+        let Some(row) = RowStats::of(x, label, eps) else {
+            let copy = x.to_vec();
+            total += irregular_row(&copy, label, eps, Some(x), nv);
+            continue;
+        };
+        total += row.loss;
+        (kernels.exp_store_in_place)(x, row.m, Scaling::One, (1.0 + row.s) * nv);
+        row.finish_grad(x, label, eps, nv);
+    }
+    Ok(total / nv)
+}
+
+/// Checks lengths, smoothing and labels; returns the number of rows not
+/// ignored.
+fn validate(len: usize, labels: &[usize], k: usize, opts: &CrossEntropyOptions) -> Result<usize> {
     let n = labels.len();
     let expected = n.checked_mul(k).ok_or(Error::LengthMismatch {
         what: "logits",
-        got: logits.len(),
+        got: len,
         expected: usize::MAX,
     })?;
-    check_len("logits", logits.len(), expected)?;
+    check_len("logits", len, expected)?;
     let eps = opts.label_smoothing;
     if !(0.0..=1.0).contains(&eps) {
         return Err(Error::InvalidParameter {
@@ -236,66 +324,62 @@ pub fn softmax_cross_entropy<F: Real>(
             });
         }
     }
-    let mut grad = grad;
-    if let Some(g) = grad.as_deref() {
-        check_len("grad", g.len(), logits.len())?;
-    }
-    let n_valid = labels.iter().filter(|&&y| !ignored(y)).count();
-    if n_valid == 0 {
-        if let Some(g) = grad {
-            g.fill(F::ZERO);
-        }
-        return Ok(f64::NAN);
-    }
-    let kernels = F::kernels();
-    let nv = n_valid as f64;
-    let smooth = eps / k as f64;
-    let mut total = 0.0f64;
-    for (r, &label) in labels.iter().enumerate() {
-        let x = &logits[r * k..(r + 1) * k];
-        let mut g_row = grad.as_deref_mut().map(|g| &mut g[r * k..(r + 1) * k]);
-        if ignored(label) {
-            if let Some(g) = g_row {
-                g.fill(F::ZERO);
-            }
-            continue;
-        }
+    Ok(labels.iter().filter(|&&y| !ignored(y)).count())
+}
+
+/// What a regular row (finite maximum) contributes, computed before its
+/// gradient is written (possibly over the logits themselves).
+struct RowStats<F> {
+    m: F,
+    /// `s = sum over j != argmax of exp(x_j - m)`.
+    s: f64,
+    loss: f64,
+    /// `p_y - 1` at the label, without cancellation.
+    p_minus_1: f64,
+}
+
+impl<F: Real> RowStats<F> {
+    fn of(x: &[F], label: usize, eps: f64) -> Option<Self> {
+        let kernels = F::kernels();
         let m = (kernels.max)(x);
         if !m.is_finite() {
-            // NaN, +inf or an all -inf row: follow the convention table.
-            total += irregular_row(x, label, eps, g_row.as_deref_mut(), nv);
-            continue;
+            return None;
         }
         let e = (kernels.exp_sum)(x, m, Scaling::One);
-        let log1p_s = e.rest().ln_1p();
+        let s = e.rest();
+        let log1p_s = s.ln_1p();
         let mf = m.to_f64();
         let mut loss = (1.0 - eps) * ((mf - x[label].to_f64()) + log1p_s);
         if eps > 0.0 {
             // Mean of m - x_j: a sum of non-negative terms.
-            let gap: f64 = x.iter().map(|&v| mf - v.to_f64()).sum::<f64>() / k as f64;
+            let gap: f64 = x.iter().map(|&v| mf - v.to_f64()).sum::<f64>() / x.len() as f64;
             loss += eps * (gap + log1p_s);
         }
-        total += loss;
-        if let Some(g) = g_row {
-            // softmax / n_valid in one kernel pass, then subtract q / n_valid.
-            let s = e.rest();
-            (kernels.exp_store)(g, x, m, Scaling::One, (1.0 + s) * nv);
-            if eps > 0.0 {
-                for gj in g.iter_mut() {
-                    *gj = F::from_f64(gj.to_f64() - smooth / nv);
-                }
-            }
-            // At the label, p_y - 1 cancels when p_y is near 1 (the label
-            // is the only maximum): use 1 - p_y = s / (1 + s) there.
-            let p_minus_1 = if x[label] == m && e.ties == 1 {
-                -s / (1.0 + s)
-            } else {
-                (x[label] - m).exp().to_f64() / (1.0 + s) - 1.0
-            };
-            g[label] = F::from_f64((p_minus_1 + eps - smooth) / nv);
-        }
+        // At the label, p_y - 1 cancels when p_y is near 1 (the label is
+        // the only maximum): use 1 - p_y = s / (1 + s) there.
+        let p_minus_1 = if x[label] == m && e.ties == 1 {
+            -s / (1.0 + s)
+        } else {
+            (x[label] - m).exp().to_f64() / (1.0 + s) - 1.0
+        };
+        Some(RowStats {
+            m,
+            s,
+            loss,
+            p_minus_1,
+        })
     }
-    Ok(total / nv)
+
+    /// `g` holds `softmax / n_valid`; subtracts `q / n_valid`.
+    fn finish_grad(&self, g: &mut [F], label: usize, eps: f64, nv: f64) {
+        let smooth = eps / g.len() as f64;
+        if eps > 0.0 {
+            for gj in g.iter_mut() {
+                *gj = F::from_f64(gj.to_f64() - smooth / nv);
+            }
+        }
+        g[label] = F::from_f64((self.p_minus_1 + eps - smooth) / nv);
+    }
 }
 
 /// `g_j -= q_j / n_valid`, rounded once per entry.

@@ -3,7 +3,7 @@
 
 use boltzmax::backward::{
     CrossEntropyOptions, log_softmax_vjp, log_softmax_vjp_in_place, log_softmax_vjp_into,
-    softmax_cross_entropy, softmax_vjp, softmax_vjp_into,
+    softmax_cross_entropy, softmax_cross_entropy_in_place, softmax_vjp, softmax_vjp_into,
 };
 use boltzmax::{Error, Params, log_softmax_with, softmax_with};
 use rand::{Rng, SeedableRng};
@@ -191,6 +191,11 @@ fn cross_entropy_matches_direct_formula_and_finite_differences() {
                 // Without a gradient buffer the loss is the same.
                 let l2 = softmax_cross_entropy(&logits, &labels, k, &opts, None).unwrap();
                 assert_eq!(l2, loss);
+                // In place: the same loss and the same gradient, bitwise.
+                let mut z = logits.clone();
+                let l3 = softmax_cross_entropy_in_place(&mut z, &labels, k, &opts).unwrap();
+                assert_eq!(l3.to_bits(), loss.to_bits());
+                assert!(z.iter().zip(&grad).all(|(a, b)| a.to_bits() == b.to_bits()));
                 // f32 agrees with f64 on the same (rounded) inputs.
                 let l32: Vec<f32> = logits.iter().map(|&v| v as f32).collect();
                 let l64: Vec<f64> = l32.iter().map(|&v| v as f64).collect();
@@ -253,11 +258,21 @@ fn cross_entropy_edges() {
     let loss = softmax_cross_entropy(&[1.0, inf, 0.0], &[0], 3, &d, Some(&mut g)).unwrap();
     assert_eq!(loss, inf);
     assert_eq!(g, [-1.0, 1.0, 0.0]);
+    let mut z = [1.0, inf, 0.0];
+    let loss = softmax_cross_entropy_in_place(&mut z, &[0], 3, &d).unwrap();
+    assert_eq!((loss, z), (inf, [-1.0, 1.0, 0.0]));
     // Two +inf, all -inf, NaN: NaN.
     for row in [[inf, inf, 0.0], [-inf, -inf, -inf], [0.0, f64::NAN, 1.0]] {
         let loss = softmax_cross_entropy(&row, &[2], 3, &d, Some(&mut g)).unwrap();
         assert!(loss.is_nan(), "{row:?}");
         assert!(g.iter().all(|v| v.is_nan()));
+        let mut z = row;
+        assert!(
+            softmax_cross_entropy_in_place(&mut z, &[2], 3, &d)
+                .unwrap()
+                .is_nan()
+        );
+        assert!(z.iter().all(|v| v.is_nan()));
     }
     // -inf at the label: +inf loss, gradient softmax - onehot.
     let loss = softmax_cross_entropy(&[-inf, 0.0], &[0], 2, &d, Some(&mut g[..2])).unwrap();
@@ -279,6 +294,16 @@ fn cross_entropy_edges() {
     let loss = softmax_cross_entropy(&[1.0_f32, 2.0, 3.0, 4.0], &[9, 9], 2, &ig, Some(&mut g));
     assert!(loss.unwrap().is_nan());
     assert_eq!(g, [0.0; 4]);
+    let mut z = [1.0_f32, 2.0, 3.0, 4.0];
+    assert!(
+        softmax_cross_entropy_in_place(&mut z, &[9, 9], 2, &ig)
+            .unwrap()
+            .is_nan()
+    );
+    assert_eq!(z, [0.0; 4]);
+    let mut z = [0.0_f64, 1.0, 5.0, 5.0];
+    let a2 = softmax_cross_entropy_in_place(&mut z, &[1, 9], 2, &ig).unwrap();
+    assert_eq!(&z[2..], &[0.0, 0.0]);
     assert!(
         softmax_cross_entropy::<f64>(&[], &[], 3, &d, None)
             .unwrap()
@@ -288,6 +313,8 @@ fn cross_entropy_edges() {
     let a = softmax_cross_entropy(&[0.0_f64, 1.0, 5.0, 5.0], &[1, 9], 2, &ig, None).unwrap();
     let b = softmax_cross_entropy(&[0.0_f64, 1.0], &[1], 2, &d, None).unwrap();
     assert_eq!(a, b);
+    assert_eq!(a2, a);
+    assert!(softmax_cross_entropy_in_place(&mut [0.0_f64; 6], &[0, 3], 3, &d).is_err());
 }
 
 #[test]
