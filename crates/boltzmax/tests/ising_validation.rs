@@ -261,3 +261,22 @@ fn sweep_is_independent_of_thread_count() {
         assert_eq!(x.lattice, y.lattice);
     }
 }
+
+#[test]
+fn multispin_matches_kaufman_at_l128() {
+    // L = 128 is the smallest side the packed layout takes. Away from T_c
+    // the Metropolis autocorrelation times are short enough for seconds of
+    // run time; T_c itself is covered by the scalar chains above, which
+    // the packed sweep must equal in distribution.
+    let temps = [2.0, 2.6, 3.0];
+    temps.par_iter().enumerate().for_each(|(i, &t)| {
+        let obs = run(128, Algorithm::MultiSpin, t, 10_000, 600 + i as u64);
+        let ex = kaufman(128, 128, 1.0, t).unwrap();
+        check(&format!("L=128 MultiSpin T={t} E"), obs.energy, ex.energy);
+        check(
+            &format!("L=128 MultiSpin T={t} C"),
+            obs.specific_heat,
+            ex.specific_heat,
+        );
+    });
+}

@@ -10,6 +10,8 @@
 //!   jackknife error bars and integrated autocorrelation times);
 //!   [`temperature_sweep`] runs many temperatures in parallel and
 //!   [`parallel_tempering`] exchanges replicas between them.
+//! - [`PackedLattice`]: the multi-spin-coded Metropolis sweep (64 spins
+//!   per word), for large lattices at h = 0.
 //! - [`simulate_chain`]: the periodic chain, against its transfer matrix.
 //!
 //! Randomness: every run draws from a xoshiro256++ stream derived from
@@ -29,6 +31,7 @@ mod chain;
 pub mod exact;
 mod jet;
 mod lattice;
+mod msc;
 mod rng;
 mod run;
 mod stats;
@@ -36,6 +39,7 @@ mod update;
 
 pub use chain::simulate_chain;
 pub use lattice::{Lattice, Model};
+pub use msc::{MetropolisTable, PackedLattice};
 pub use run::{Run, RunConfig, Tempering, parallel_tempering, simulate, temperature_sweep};
 pub use stats::{Estimate, Observables, analyze, binning_errors, tau_int};
 pub use update::{Algorithm, Sweeper};

@@ -2,6 +2,7 @@
 //! parallel tempering.
 
 use super::lattice::{Lattice, Model};
+use super::msc::PackedLattice;
 use super::rng::{stream_rng, uniform};
 use super::stats::{Observables, analyze};
 use super::update::{Algorithm, Sweeper};
@@ -93,6 +94,9 @@ pub fn simulate(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Run> {
     cfg.check()?;
+    if cfg.algorithm == Algorithm::MultiSpin {
+        return simulate_packed(cfg, model, stream, progress);
+    }
     let mut rng = stream_rng(cfg.seed, stream);
     let mut lattice = Lattice::new(cfg.l)?;
     let sweeper = calibrated(cfg, model, &mut lattice, &mut rng)?;
@@ -128,6 +132,39 @@ pub fn simulate(
         energy,
         magnetization,
         lattice,
+    })
+}
+
+fn simulate_packed(
+    cfg: &RunConfig,
+    model: Model,
+    stream: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Run> {
+    let mut rng = stream_rng(cfg.seed, stream);
+    let mut lattice = PackedLattice::new(cfg.l)?;
+    let table = lattice.metropolis_table(&model)?;
+    let mut energy = Vec::with_capacity(cfg.sweeps);
+    let mut magnetization = Vec::with_capacity(cfg.sweeps);
+    let batch = 100;
+    for i in 0..cfg.thermalize + cfg.sweeps {
+        lattice.metropolis_sweep(&table, &mut rng);
+        if i >= cfg.thermalize {
+            let (e, m) = lattice.energy_magnetization(&model);
+            energy.push(e);
+            magnetization.push(m);
+        }
+        if (i + 1) % batch == 0 {
+            progress(batch as u64);
+        }
+    }
+    progress(((cfg.thermalize + cfg.sweeps) % batch) as u64);
+    let observables = analyze(&energy, &magnetization, cfg.l * cfg.l, model.t, cfg.blocks)?;
+    Ok(Run {
+        observables,
+        energy,
+        magnetization,
+        lattice: lattice.to_lattice(),
     })
 }
 
