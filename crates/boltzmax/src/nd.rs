@@ -17,12 +17,19 @@
 //!   memory in order, a few lanes' worth of each cache line at once),
 //!   processed as slices and scattered back.
 //!
-//! The strided path costs a transpose: measured on this (noisy, shared)
-//! machine, f32 softmax along axis 0 of (4096, 1024) and (1024, 4096)
-//! arrays took 6-10 ns per element against 0.5-0.7 along the contiguous
-//! axis (blocks of 8 lanes beat single lanes by 2-4x and blocks of 64 by
-//! 1.5-2x at these sizes; 64 wins for short lanes). Where speed matters,
-//! put the axis last.
+//! The strided path costs a transpose. Measured on this shared 2-core
+//! machine under load (median of 5, 2026-11-29, numbers move by 30%):
+//! f32 softmax along axis 0 of (4096, 1024), (1024, 4096), (64, 65536)
+//! and (65536, 64) arrays took 3.7-4.9 ns per element, against 0.5-0.9
+//! along the contiguous axis of the same arrays. The copies, not the
+//! arithmetic, dominate: a block of lanes visits every row of the panel,
+//! and with rows a page or more apart each visit costs a TLB miss. Blocks
+//! of 4 to 64 lanes, and raw-pointer copies instead of ndarray indexing,
+//! measured the same within the noise. A chunked (online) pass over the
+//! rows would touch fewer pages but would sum each lane in another order,
+//! so results would depend on the layout in the last bits; this path keeps
+//! them bitwise equal to the slice functions. Where speed matters, put the
+//! axis last.
 //!
 //! With [`Par::Threads`] the lanes are split into contiguous groups run on
 //! rayon's global pool, only when the array holds at least
