@@ -41,7 +41,8 @@ pub use metrics::{
 };
 pub use scaling::{Calibrator, ScalingOptions, fit_matrix_scaling, fit_vector_scaling};
 pub use temperature::{
-    TemperatureFit, TemperatureObjective, fit_temperature, temperature_objective,
+    TemperatureFit, TemperatureObjective, fit_temperature, fit_temperature_with,
+    temperature_objective,
 };
 
 use crate::error::{Error, Result};

@@ -12,6 +12,7 @@
 //! scaling are the remedies.
 
 use super::check_batch;
+use crate::backward::{CrossEntropyOptions, softmax_cross_entropy};
 use crate::error::{Error, Result};
 use crate::learn::classify::lbfgs::{self, LbfgsOptions};
 use crate::learn::classify::{SoftmaxRegression, TrainOptions, TrainReport, train_from};
@@ -153,6 +154,8 @@ pub fn fit_vector_scaling(
     let mut theta = vec![1.0; k];
     theta.extend(std::iter::repeat_n(0.0, k));
     let mut z = vec![0.0; n * k];
+    let mut gz = vec![0.0; n * k];
+    let ce = CrossEntropyOptions::default();
     let l2 = opts.l2;
     let report = lbfgs::minimize(
         &mut theta,
@@ -163,9 +166,7 @@ pub fn fit_vector_scaling(
                     zi[j] = w[j] * li[j] + b[j];
                 }
             }
-            let Ok(loss) =
-                crate::learn::classify::softmax_cross_entropy_mean(&mut z, labels, k, true)
-            else {
+            let Ok(loss) = softmax_cross_entropy(&z, labels, k, &ce, Some(&mut gz)) else {
                 return f64::INFINITY;
             };
             let (gw, gb) = g.split_at_mut(k);
@@ -173,7 +174,7 @@ pub fn fit_vector_scaling(
                 gw[j] = l2 * w[j];
                 gb[j] = 0.0;
             }
-            for (gi, li) in z.chunks_exact(k).zip(logits.chunks_exact(k)) {
+            for (gi, li) in gz.chunks_exact(k).zip(logits.chunks_exact(k)) {
                 for j in 0..k {
                     gw[j] += gi[j] * li[j];
                     gb[j] += gi[j];

@@ -11,8 +11,10 @@
 //! the free energy, mean energy and heat capacity of one Boltzmann system
 //! per row. NLL is convex in beta, so its minimum is the one root of
 //! `NLL'`. We bracket that root and run Newton's method inside the bracket,
-//! falling back to bisection whenever a Newton step leaves the bracket or
-//! fails to halve `|NLL'|` (the safeguard of Numerical Recipes' `rtsafe`).
+//! from the latest point or else from the bracket's other end, falling back
+//! to bisection when both steps leave the bracket or two steps in a row
+//! fail to halve `|NLL'|` (a safeguard in the spirit of Numerical Recipes'
+//! `rtsafe`).
 //! Newton converges quadratically near the root, so the answer is exact to
 //! the rounding of `NLL'` itself, in a handful of passes over the data.
 //!
@@ -25,6 +27,8 @@
 use super::check_batch;
 use super::scaling::Calibrator;
 use crate::error::{Error, Result};
+use crate::nd::{PAR_MIN_ELEMENTS, Par};
+use crate::params::Scaling;
 
 /// The temperature-scaling objective and its first two derivatives with
 /// respect to `beta = 1/T`, at one `beta`.
@@ -87,7 +91,91 @@ pub fn temperature_objective(
             value: format!("{beta}"),
         });
     }
-    Ok(evaluate(logits, k, labels, beta, &mut vec![0.0; k]))
+    Ok(evaluate(logits, k, labels, beta, Par::Seq))
+}
+
+/// Rows per block of a pass. Partial sums are formed per block and added
+/// in block order, so a pass gives bitwise the same answer whatever the
+/// number of threads.
+const BLOCK: usize = 256;
+
+/// Sums of one block: NLL, NLL', NLL'' (not yet divided by n).
+#[derive(Clone, Copy, Default)]
+struct Partial {
+    f: f64,
+    g: f64,
+    h: f64,
+}
+
+fn block(logits: &[f64], k: usize, labels: &[usize], beta: f64, e: &mut [f64]) -> Partial {
+    let kern = crate::kernel::detected_f64();
+    let scaling = if beta == 0.0 {
+        Scaling::Uniform
+    } else if beta == 1.0 {
+        Scaling::One
+    } else {
+        Scaling::Mul(beta)
+    };
+    let mut p = Partial::default();
+    for (row, &y) in logits.chunks_exact(k).zip(labels) {
+        let m = (kern.max)(row);
+        let am = row.iter().position(|&v| v == m).unwrap_or(0);
+        // e_j = exp(beta (z_j - m)) by the core's (SIMD) kernel: 1 at the
+        // argmax, 0 for masked (-inf) classes; at beta = 0 every kept class
+        // weighs 1 (the uniform limit).
+        if beta == 0.0 {
+            for (ej, &z) in e.iter_mut().zip(row) {
+                *ej = if z == f64::NEG_INFINITY { 0.0 } else { 1.0 };
+            }
+        } else {
+            (kern.exp_store)(e, row, m, scaling, 1.0);
+        }
+        // s: the sum over all but the argmax, formed without it so that
+        // log1p(s) keeps every digit when s is tiny; s1 = sum e_j d_j in the
+        // same sweep. Masked classes (e = 0, d = -inf) must add 0, not
+        // 0 * -inf.
+        e[am] = 0.0;
+        // Four lanes over fixed-size chunks: no bounds checks, vectorises,
+        // and a fixed order of additions.
+        let (mut a0, mut a1) = ([0.0; 4], [0.0; 4]);
+        for (ev, rv) in e.chunks_exact(4).zip(row.chunks_exact(4)) {
+            for l in 0..4 {
+                let t = ev[l] * (rv[l] - m);
+                a0[l] += ev[l];
+                a1[l] += if ev[l] > 0.0 { t } else { 0.0 };
+            }
+        }
+        let k4 = k / 4 * 4;
+        let (mut s, mut s1) = (
+            (a0[0] + a0[1]) + (a0[2] + a0[3]),
+            (a1[0] + a1[1]) + (a1[2] + a1[3]),
+        );
+        for (&ej, &z) in e[k4..].iter().zip(&row[k4..]) {
+            s += ej;
+            s1 += if ej > 0.0 { ej * (z - m) } else { 0.0 };
+        }
+        e[am] = 1.0;
+        let total = 1.0 + s;
+        let mean_d = s1 / total;
+        let mut a2 = [0.0; 4];
+        for (ev, rv) in e.chunks_exact(4).zip(row.chunks_exact(4)) {
+            for l in 0..4 {
+                let c = (rv[l] - m) - mean_d;
+                let t = ev[l] * c * c;
+                a2[l] += if ev[l] > 0.0 { t } else { 0.0 };
+            }
+        }
+        let mut var = (a2[0] + a2[1]) + (a2[2] + a2[3]);
+        for (&ej, &z) in e[k4..].iter().zip(&row[k4..]) {
+            let c = (z - m) - mean_d;
+            var += if ej > 0.0 { ej * c * c } else { 0.0 };
+        }
+        let dy = row[y] - m;
+        p.f += s.ln_1p() - beta * dy;
+        p.g += mean_d - dy;
+        p.h += var / total;
+    }
+    p
 }
 
 /// One pass over the data; inputs already checked.
@@ -96,49 +184,53 @@ fn evaluate(
     k: usize,
     labels: &[usize],
     beta: f64,
-    e: &mut [f64],
+    par: Par,
 ) -> TemperatureObjective {
     let n = labels.len();
-    let (mut f, mut g, mut h) = (0.0, 0.0, 0.0);
-    for (row, &y) in logits.chunks_exact(k).zip(labels) {
-        let am = super::argmax(row);
-        let m = row[am];
-        // e_j = exp(beta d_j): 1 at the argmax, 0 for masked (-inf) classes.
-        // At beta = 0 every kept class weighs 1 (the uniform limit).
-        let mut s = 0.0; // sum of e_j over j != argmax
-        let mut s1 = 0.0; // sum of e_j d_j (the argmax adds 0)
-        for (j, (&z, ej)) in row.iter().zip(e.iter_mut()).enumerate() {
-            if z == f64::NEG_INFINITY {
-                *ej = 0.0;
-                continue;
-            }
-            let d = z - m;
-            *ej = if beta == 0.0 { 1.0 } else { (beta * d).exp() };
-            if j != am {
-                s += *ej;
-                s1 += *ej * d;
-            }
+    let blocks = n.div_ceil(BLOCK);
+    let run = |b: usize, e: &mut Vec<f64>| {
+        let rows = b * BLOCK..((b + 1) * BLOCK).min(n);
+        block(
+            &logits[rows.start * k..rows.end * k],
+            k,
+            &labels[rows],
+            beta,
+            e,
+        )
+    };
+    let parts: Vec<Partial> = match par {
+        Par::Threads(t) if n * k >= PAR_MIN_ELEMENTS && t != 1 => {
+            use rayon::prelude::*;
+            let chunk = if t == 0 { 1 } else { blocks.div_ceil(t) };
+            let mut parts = vec![Partial::default(); blocks];
+            parts
+                .par_chunks_mut(chunk)
+                .enumerate()
+                .for_each(|(c, out)| {
+                    let mut e = vec![0.0; k];
+                    for (i, o) in out.iter_mut().enumerate() {
+                        *o = run(c * chunk + i, &mut e);
+                    }
+                });
+            parts
         }
-        let total = 1.0 + s;
-        let mean_d = s1 / total;
-        let mut var = 0.0;
-        for (&z, &ej) in row.iter().zip(e.iter()) {
-            if ej != 0.0 {
-                let c = (z - m) - mean_d;
-                var += ej * c * c;
-            }
+        _ => {
+            let mut e = vec![0.0; k];
+            (0..blocks).map(|b| run(b, &mut e)).collect()
         }
-        let dy = row[y] - m;
-        f += s.ln_1p() - beta * dy;
-        g += mean_d - dy;
-        h += var / total;
+    };
+    let mut sum = Partial::default();
+    for p in &parts {
+        sum.f += p.f;
+        sum.g += p.g;
+        sum.h += p.h;
     }
     let nf = n as f64;
     TemperatureObjective {
         beta,
-        nll: f / nf,
-        derivative: g / nf,
-        second_derivative: h / nf,
+        nll: sum.f / nf,
+        derivative: sum.g / nf,
+        second_derivative: sum.h / nf,
     }
 }
 
@@ -164,6 +256,32 @@ fn evaluate(
 /// assert_eq!(fit.temperature, 1.0 / fit.beta);
 /// ```
 pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<TemperatureFit> {
+    fit_temperature_with(logits, k, labels, Par::Seq)
+}
+
+/// [`fit_temperature`] with the passes over the data split across threads.
+///
+/// Rows are summed in fixed blocks added in order, so the answer is
+/// bitwise the same for every `par`.
+///
+/// ```
+/// use boltzmax::learn::calibrate::{fit_temperature, fit_temperature_with};
+/// use boltzmax::nd::Par;
+/// // 30,000 rows of 3 classes: enough to be split across threads.
+/// let y: Vec<usize> = (0..30_000).map(|i| (i * 31) % 3).collect();
+/// let z: Vec<f64> = (0..90_000)
+///     .map(|i| ((i * 7919) % 13) as f64 * 0.3 + if i % 3 == y[i / 3] { 1.0 } else { 0.0 })
+///     .collect();
+/// let a = fit_temperature(&z, 3, &y).unwrap();
+/// let b = fit_temperature_with(&z, 3, &y, Par::Threads(0)).unwrap();
+/// assert_eq!(a, b);
+/// ```
+pub fn fit_temperature_with(
+    logits: &[f64],
+    k: usize,
+    labels: &[usize],
+    par: Par,
+) -> Result<TemperatureFit> {
     let n = check_batch(logits, k, labels)?;
     if n == 0 {
         return Err(Error::InvalidParameter {
@@ -171,11 +289,10 @@ pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<Tem
             reason: "no rows to fit a temperature on".into(),
         });
     }
-    let mut e = vec![0.0; k];
     let mut evals = 0usize;
     let mut eval = |beta: f64| {
         evals += 1;
-        evaluate(logits, k, labels, beta, &mut e)
+        evaluate(logits, k, labels, beta, par)
     };
 
     let at_one = eval(1.0);
@@ -195,10 +312,13 @@ pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<Tem
     }
 
     // Bracket the root of NLL' in beta: lo has NLL' < 0, hi has NLL' > 0.
+    // Each end keeps its objective, so a Newton step can be taken from
+    // either.
     let mut cur = at_one;
     let (mut lo, mut hi);
     if at_one.derivative > 0.0 {
-        hi = 1.0;
+        hi = at_one;
+        // beta = 0 needs no exponentials: a cheap pass.
         let at_zero = eval(0.0);
         if at_zero.derivative >= 0.0 {
             return Err(Error::InvalidParameter {
@@ -210,11 +330,11 @@ pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<Tem
                 ),
             });
         }
-        lo = 0.0;
+        lo = at_zero;
     } else {
-        lo = 1.0;
-        // Expand upward: a Newton step from the left, at least doubling and
-        // at most multiplying by 1000 per pass.
+        lo = at_one;
+        // Expand upward by Newton steps from the left, between x2 and
+        // x1000 per pass, until the root is passed (or reached).
         loop {
             let b = cur.beta;
             let newton = if cur.second_derivative > 0.0 {
@@ -222,19 +342,28 @@ pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<Tem
             } else {
                 f64::INFINITY
             };
+            if newton.is_finite() && (newton - b).abs() <= 1e-9 * b {
+                // Converged from the left (see the main loop below).
+                if newton != b {
+                    cur = eval(newton);
+                }
+                return done(cur, evals);
+            }
+            // At least doubling: from the left Newton undershoots wherever
+            // NLL' is concave, and a pass past the root brackets it.
             let next = newton.clamp(2.0 * b, 1e3 * b);
             if !next.is_finite() || next > 1e300 || cur.second_derivative == 0.0 {
                 return Err(separable(b, cur.derivative));
             }
             cur = eval(next);
             if cur.derivative < 0.0 {
-                lo = next;
+                lo = cur;
             } else if cur.derivative == 0.0 && cur.second_derivative == 0.0 {
                 // Every row's softmax has underflowed to one-hot on its
                 // label: still the T -> 0 limit, not a root.
                 return Err(separable(b, cur.derivative));
             } else {
-                hi = next;
+                hi = cur;
                 break;
             }
         }
@@ -243,39 +372,56 @@ pub fn fit_temperature(logits: &[f64], k: usize, labels: &[usize]) -> Result<Tem
         }
     }
 
-    // Safeguarded Newton inside [lo, hi].
-    let mut prev_abs_g = f64::INFINITY;
+    // Safeguarded Newton inside [lo, hi]: a Newton step from the latest
+    // point, else from the other end of the bracket, else bisection; and
+    // bisection after two steps in a row that failed to halve |NLL'|.
+    let newton_from = |o: &TemperatureObjective| {
+        (o.second_derivative > 0.0).then(|| o.beta - o.derivative / o.second_derivative)
+    };
+    let mut slow = 0;
     for _ in 0..400 {
         let b = cur.beta;
-        let newton = b - cur.derivative / cur.second_derivative;
-        let in_bracket = cur.second_derivative > 0.0 && newton > lo && newton < hi;
         // Close to the root Newton converges quadratically: once its step
         // is below 1e-9 relative, the error after it is below rounding, so
         // take it and stop (|NLL'| may no longer halve: it is at the noise
-        // floor of its own rounding).
-        // (A step below half an ulp leaves b where it is: done.)
-        if cur.second_derivative > 0.0
-            && newton >= lo
-            && newton <= hi
-            && (newton - b).abs() <= 1e-9 * b
+        // floor of its own rounding). A step below half an ulp leaves b
+        // where it is: done.
+        if let Some(t) = newton_from(&cur)
+            .filter(|t| *t >= lo.beta && *t <= hi.beta && (t - b).abs() <= 1e-9 * b)
         {
-            if newton != b {
-                cur = eval(newton);
+            if t != b {
+                cur = eval(t);
             }
             break;
         }
-        let newton_ok = in_bracket && cur.derivative.abs() <= 0.5 * prev_abs_g;
-        let next = if newton_ok { newton } else { 0.5 * (lo + hi) };
-        prev_abs_g = cur.derivative.abs();
-        if next <= lo || next >= hi {
+        let inside = |t: &f64| *t > lo.beta && *t < hi.beta;
+        let other = if cur.beta == lo.beta { &hi } else { &lo };
+        let next = if slow >= 2 {
+            None
+        } else {
+            newton_from(&cur)
+                .filter(inside)
+                .or_else(|| newton_from(other).filter(inside))
+        };
+        let next = next.unwrap_or_else(|| {
+            slow = 0;
+            0.5 * (lo.beta + hi.beta)
+        });
+        if next <= lo.beta || next >= hi.beta {
             // The bracket has shrunk to adjacent floating-point numbers.
             break;
         }
+        let prev = cur.derivative.abs();
         cur = eval(next);
+        if cur.derivative.abs() > 0.5 * prev {
+            slow += 1;
+        } else {
+            slow = 0;
+        }
         if cur.derivative < 0.0 {
-            lo = next;
+            lo = cur;
         } else if cur.derivative > 0.0 {
-            hi = next;
+            hi = cur;
         } else {
             break;
         }

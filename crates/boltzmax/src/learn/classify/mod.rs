@@ -13,8 +13,9 @@
 //! the multinomial loss, `C` the inverse regularisation strength), so the
 //! optimum can be compared with scikit-learn's to many digits. It is
 //! minimised by [`lbfgs::minimize`], whose every evaluation is one pass of
-//! `Z = X W^T + b`, the fused loss-and-gradient over `Z`, and
-//! `G^T X`.
+//! `Z = X W^T + b`, the fused loss-and-gradient
+//! [`softmax_cross_entropy`](crate::backward::softmax_cross_entropy) over
+//! `Z`, and `G^T X`.
 //!
 //! ```
 //! use boltzmax::learn::classify::{train, TrainOptions};
@@ -33,10 +34,8 @@
 //! ```
 
 pub mod lbfgs;
-mod loss;
 
-pub(crate) use loss::softmax_cross_entropy_mean;
-
+use crate::backward::{CrossEntropyOptions, softmax_cross_entropy};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::softmax::softmax_into;
@@ -179,8 +178,14 @@ impl SoftmaxRegression {
     pub fn objective(&self, x: &[f64], labels: &[usize], c: f64) -> Result<f64> {
         let n = rows(x, self.features)?;
         check_labels(labels, n, self.classes)?;
-        let mut z = self.logits(x)?;
-        let loss = softmax_cross_entropy_mean(&mut z, labels, self.classes, false)?;
+        let z = self.logits(x)?;
+        let loss = softmax_cross_entropy(
+            &z,
+            labels,
+            self.classes,
+            &CrossEntropyOptions::default(),
+            None,
+        )?;
         let w2: f64 = self.weights.iter().map(|w| w * w).sum();
         Ok(loss + penalty(c, n) * 0.5 * w2)
     }
@@ -281,6 +286,8 @@ pub fn train_from(
         theta.extend_from_slice(&init.intercepts);
     }
     let mut z = vec![0.0; n * k];
+    let mut gz = vec![0.0; n * k];
+    let ce = CrossEntropyOptions::default();
     let fixed_intercepts = init.intercepts.clone();
     let mut work = SoftmaxRegression {
         intercepts: init.intercepts.clone(),
@@ -292,16 +299,17 @@ pub fn train_from(
             work.intercepts.copy_from_slice(&theta[nw..]);
         }
         work.logits_into(x, &mut z);
-        let Ok(loss) = softmax_cross_entropy_mean(&mut z, labels, k, true) else {
+        // The fused kernel: mean loss and G = dLoss/dZ in one pass per row.
+        let Ok(loss) = softmax_cross_entropy(&z, labels, k, &ce, Some(&mut gz)) else {
             return f64::INFINITY;
         };
-        // z now holds dLoss/dZ. gW = G^T X + lam W; gb = column sums of G.
+        // gW = G^T X + lam W; gb = column sums of G.
         let (gw, gb) = grad.split_at_mut(nw);
         for (gwj, wj) in gw.iter_mut().zip(&theta[..nw]) {
             *gwj = lam * wj;
         }
         gb.iter_mut().for_each(|v| *v = 0.0);
-        for (xi, gi) in x.chunks_exact(d).zip(z.chunks_exact(k)) {
+        for (xi, gi) in x.chunks_exact(d).zip(gz.chunks_exact(k)) {
             for (j, &g) in gi.iter().enumerate() {
                 for (a, &xv) in gw[j * d..(j + 1) * d].iter_mut().zip(xi) {
                     *a += g * xv;
