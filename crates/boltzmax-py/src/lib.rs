@@ -702,6 +702,102 @@ fn cross_entropy<'py>(
     cross_entropy_typed(py, x, labels, label_smoothing, ignore_index)
 }
 
+/// Draws for every row of `x` (2-d) or for the one row of a 1-d `x`:
+/// `size` draws each, row `r` from its own stream `(seed, r)`.
+fn categorical_typed<'py, F: Real + Element>(
+    py: Python<'py>,
+    x: &Bound<'py, PyArrayDyn<F>>,
+    size: Option<usize>,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    seed: u64,
+    method: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    use boltzmax::sample::{Categorical, gumbel_max, stream_rng};
+    use rand::distr::Distribution;
+    let gumbel = match method {
+        "inverse_cdf" => false,
+        "gumbel" => true,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "method must be 'inverse_cdf' or 'gumbel', got {other:?}"
+            )));
+        }
+    };
+    let p = params::<F>(temperature, beta)?;
+    let xr = x.readonly();
+    let xv = xr.as_array();
+    let rows: Vec<Vec<F>> = match xv.ndim() {
+        1 => vec![xv.iter().copied().collect()],
+        2 => xv
+            .outer_iter()
+            .map(|r| r.iter().copied().collect())
+            .collect(),
+        d => {
+            return Err(PyValueError::new_err(format!(
+                "logits must be 1- or 2-dimensional, got {d} dimensions"
+            )));
+        }
+    };
+    let per_row = size.unwrap_or(1);
+    let draws = py
+        .detach(|| -> Result<Vec<i64>, (usize, Error)> {
+            let mut out = Vec::with_capacity(rows.len() * per_row);
+            for (r, row) in rows.iter().enumerate() {
+                let mut rng = stream_rng(seed, r as u64);
+                if gumbel {
+                    for _ in 0..per_row {
+                        out.push(gumbel_max(row, &p, &mut rng).map_err(|e| (r, e))? as i64);
+                    }
+                } else {
+                    let dist = Categorical::new(row, &p).map_err(|e| (r, e))?;
+                    out.extend(dist.sample_iter(&mut rng).take(per_row).map(|i| i as i64));
+                }
+            }
+            Ok(out)
+        })
+        .map_err(|(r, e)| PyValueError::new_err(format!("row {r}: {e}")))?;
+    let arr = numpy::PyArray1::from_vec(py, draws);
+    match (xv.ndim(), size) {
+        (1, None) => arr.into_any().get_item(0),
+        (1, Some(n)) => Ok(arr.reshape([n])?.into_any()),
+        (_, None) => Ok(arr.into_any()),
+        (_, Some(n)) => Ok(arr.reshape([rows.len(), n])?.into_any()),
+    }
+}
+
+/// categorical(logits, size=None, temperature=None, beta=None, seed=0, method="inverse_cdf")
+/// --
+///
+/// Draws from softmax(logits / T): for 1-d logits one index (or `size`
+/// indices); for 2-d logits one per row (or `size` per row), row r drawn
+/// from its own portable stream (seed, r), so results are the same on every
+/// machine and thread count. method: "inverse_cdf" or "gumbel" (Gumbel-max,
+/// one pass, no normalisation). Masked (-inf) entries are never drawn;
+/// rows with nothing to draw or with NaN are a ValueError.
+#[pyfunction]
+#[pyo3(signature = (logits, size=None, temperature=None, beta=None, seed=0, method="inverse_cdf"))]
+fn categorical<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    size: Option<usize>,
+    temperature: Option<f64>,
+    beta: Option<f64>,
+    seed: u64,
+    method: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    check_real_dtype(logits)?;
+    if let Ok(a) = logits.cast::<PyArrayDyn<f32>>() {
+        return categorical_typed(py, a, size, temperature, beta, seed, method);
+    }
+    if let Ok(a) = logits.cast::<PyArrayDyn<f64>>() {
+        return categorical_typed(py, a, size, temperature, beta, seed, method);
+    }
+    let converted: PyArrayLikeDyn<'py, f64, AllowTypeChange> = logits.extract()?;
+    let x: &Bound<'py, PyArrayDyn<f64>> = &converted;
+    categorical_typed(py, x, size, temperature, beta, seed, method)
+}
+
 /// The names of the kernel tables in use: {"float32": ..., "float64": ...}.
 #[pyfunction]
 fn kernels() -> (String, String) {
@@ -720,6 +816,7 @@ fn _boltzmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(softmax_backward, m)?)?;
     m.add_function(wrap_pyfunction!(log_softmax_backward, m)?)?;
     m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
+    m.add_function(wrap_pyfunction!(categorical, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     Ok(())
 }

@@ -19,6 +19,7 @@ array([0., 1.])
 """
 
 from boltzmax._boltzmax import (
+    categorical,
     cross_entropy,
     kernels,
     log_softmax,
@@ -35,6 +36,7 @@ __all__ = [
     "softmax_backward",
     "log_softmax_backward",
     "cross_entropy",
+    "categorical",
     "kernels",
 ]
 __version__ = "0.1.0"

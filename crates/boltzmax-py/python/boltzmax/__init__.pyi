@@ -67,6 +67,16 @@ def cross_entropy(
 ) -> tuple[float, Array]:
     """Mean softmax cross-entropy of (n, k) logits and its gradient (torch semantics)."""
 
+def categorical(
+    logits: ArrayLike,
+    size: int | None = None,
+    temperature: float | None = None,
+    beta: float | None = None,
+    seed: int = 0,
+    method: Literal["inverse_cdf", "gumbel"] = "inverse_cdf",
+) -> np.int64 | npt.NDArray[np.int64]:
+    """Draws from softmax(logits / T); one portable stream (seed, row) per row."""
+
 def kernels() -> tuple[str, str]:
     """Names of the kernel tables in use for float32 and float64."""
 
