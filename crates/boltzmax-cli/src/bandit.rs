@@ -27,6 +27,17 @@ pub enum EnvKind {
     Gaussian,
 }
 
+/// The curve a plot shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    /// Cumulative expected regret.
+    Regret,
+    /// Mean reward at each step.
+    Reward,
+    /// Percentage of runs pulling an optimal arm at each step.
+    Optimal,
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -68,9 +79,12 @@ pub struct BanditArgs {
     /// Master seed (results do not depend on the number of threads).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Draw mean cumulative regret with a 95% band (.svg or .png).
+    /// Draw the mean curve of --metric with a 95% band (.svg or .png).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// What --plot shows.
+    #[arg(long, value_enum, default_value = "regret")]
+    pub metric: Metric,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -108,13 +122,15 @@ const COLORS: [(u8, u8, u8); 8] = [
 ];
 
 /// Draws lines with shaded bands to `path` (.svg or .png), through a
-/// temporary file renamed at the end (no partial image on error).
+/// temporary file renamed at the end (no partial image on error). The
+/// legend goes top left when `legend_top`, else bottom right.
 pub fn draw_curves(
     path: &Path,
     title: &str,
     xdesc: &str,
     ydesc: &str,
     series: &[Series],
+    legend_top: bool,
 ) -> Result<()> {
     register_fonts();
     let format = image_format(path)?;
@@ -132,7 +148,7 @@ pub fn draw_curves(
         "svg"
     };
     let tmp = dir.join(format!(".{name}.tmp{}.{ext}", std::process::id()));
-    let size = (800u32, 500u32);
+    let size = (720u32, 450u32);
     let result = match format {
         ImageFormat::Png => draw_on(
             plotters::prelude::BitMapBackend::new(&tmp, size),
@@ -140,6 +156,7 @@ pub fn draw_curves(
             xdesc,
             ydesc,
             series,
+            legend_top,
         ),
         ImageFormat::Svg => draw_on(
             plotters::prelude::SVGBackend::new(&tmp, size),
@@ -147,6 +164,7 @@ pub fn draw_curves(
             xdesc,
             ydesc,
             series,
+            legend_top,
         ),
     };
     if let Err(e) = result.and_then(|()| std::fs::rename(&tmp, path).map_err(Into::into)) {
@@ -162,6 +180,7 @@ fn draw_on<DB: plotters::prelude::DrawingBackend>(
     xdesc: &str,
     ydesc: &str,
     series: &[Series],
+    legend_top: bool,
 ) -> Result<()> {
     use plotters::prelude::*;
     let err = |e: &dyn std::fmt::Debug| anyhow::anyhow!("{e:?}");
@@ -220,7 +239,11 @@ fn draw_on<DB: plotters::prelude::DrawingBackend>(
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(if legend_top {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::LowerRight
+        })
         .label_font(("sans-serif", 14))
         .draw()
         .map_err(|e| err(&e))?;
@@ -313,21 +336,44 @@ pub fn run(args: BanditArgs) -> Result<()> {
         let series: Vec<Series> = results
             .iter()
             .map(|(label, c, _)| {
-                let band = |t: usize| 1.96 * c.regret_stderr(t);
+                let n = c.runs as f64;
+                let (m, se): (Vec<f64>, Vec<f64>) = keep
+                    .iter()
+                    .map(|&t| match args.metric {
+                        Metric::Regret => (c.mean_regret[t], c.regret_stderr(t)),
+                        Metric::Reward => (c.mean_reward[t], c.reward_stderr(t)),
+                        Metric::Optimal => {
+                            let p = c.optimal_fraction[t];
+                            (100.0 * p, 100.0 * (p * (1.0 - p) / n).sqrt())
+                        }
+                    })
+                    .unzip();
                 Series {
                     label: label.clone(),
                     x: x.clone(),
-                    mean: keep.iter().map(|&t| c.mean_regret[t]).collect(),
-                    lo: keep.iter().map(|&t| c.mean_regret[t] - band(t)).collect(),
-                    hi: keep.iter().map(|&t| c.mean_regret[t] + band(t)).collect(),
+                    lo: m.iter().zip(&se).map(|(m, s)| m - 1.96 * s).collect(),
+                    hi: m.iter().zip(&se).map(|(m, s)| m + 1.96 * s).collect(),
+                    mean: m,
                 }
             })
             .collect();
+        let what = match args.metric {
+            Metric::Regret => "cumulative regret",
+            Metric::Reward => "average reward",
+            Metric::Optimal => "% optimal action",
+        };
         let title = format!(
-            "{:?} bandit, {} arms, {} runs: mean regret and 95% band",
+            "{:?} bandit, {} arms, {} runs: {what}, mean and 95% band",
             args.env, n_arms, args.runs
         );
-        draw_curves(path, &title, "step", "cumulative regret", &series)?;
+        draw_curves(
+            path,
+            &title,
+            "step",
+            what,
+            &series,
+            args.metric == Metric::Regret,
+        )?;
     }
 
     let text = match args.format {

@@ -230,7 +230,7 @@ pub fn run(args: QlearnArgs) -> Result<()> {
                 .collect(),
         }];
         let title = format!("{name}: exact {horizon}-step {what} of the greedy policy");
-        draw_curves(path, &title, "episode", what, &series)?;
+        draw_curves(path, &title, "episode", what, &series, false)?;
     }
 
     let finals: Vec<f64> = runs.iter().map(Training::final_score).collect();

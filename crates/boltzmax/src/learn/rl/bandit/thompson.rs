@@ -10,7 +10,9 @@ use crate::learn::rl::rng::{beta, standard_normal};
 /// arm (default Beta(1, 1), uniform): draw `theta_i ~ Beta(a_i, b_i)` and
 /// pull the largest. A reward `r` adds `r` to `a` and `1 - r` to `b`,
 /// the conjugate update for Bernoulli rewards and its usual extension to
-/// rewards in between.
+/// rewards in between. Rewards outside [0, 1] are clamped to it (the
+/// posterior would otherwise have invalid parameters); use
+/// [`ThompsonGaussian`] for unbounded rewards.
 ///
 /// ```
 /// use boltzmax::learn::rl::bandit::{Policy, ThompsonBeta};
@@ -71,8 +73,9 @@ impl Policy for ThompsonBeta {
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
-        self.a[arm] += reward;
-        self.b[arm] += 1.0 - reward;
+        let r = reward.clamp(0.0, 1.0);
+        self.a[arm] += r;
+        self.b[arm] += 1.0 - r;
     }
 
     fn reset(&mut self) {
