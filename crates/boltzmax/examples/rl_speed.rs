@@ -57,7 +57,7 @@ fn main() {
         }
         let online = median(reps);
         let sim = Simulation::new(2000, 1000, 1).unwrap();
-        let mut time_testbed = |pool: Option<&rayon::ThreadPool>| {
+        let time_testbed = |pool: Option<&rayon::ThreadPool>| {
             let mut reps = Vec::new();
             for _ in 0..3 {
                 let t = Instant::now();
