@@ -1,12 +1,41 @@
 //! The `boltzmax` command line.
+//!
+//! # Adding a command
+//!
+//! 1. Put it in its own file, `src/<command>.rs`, with a `clap::Args`
+//!    struct for its options and a `pub fn run(args: &Args) -> anyhow::Result<()>`.
+//!    Reuse the shared pieces instead of writing your own:
+//!    - [`input`]: `#[command(flatten)] input: InputArgs` (a FILE or `-`,
+//!      `--shape`) and `input::read::<f64>(..)` for rows of numbers or
+//!      `.npy`, with errors that name file, line, column and token;
+//!    - [`output`]: `#[command(flatten)] output: OutputArgs` (`--format`,
+//!      `--output`), `Table::new(values, layout).render(format)` and
+//!      `OutputArgs::write` (stdout, or an atomic write to a file);
+//!      `output::push_number` prints a float as its shortest round-trip
+//!      decimal;
+//!    - [`scale`]: `#[command(flatten)] scale: ScaleArgs` for `--dtype`,
+//!      `--temperature/-t`, `--beta`;
+//!    - [`plot`]: the font and the SVG/PNG choice for charts.
+//! 2. Add `mod <command>;` below, one variant to [`Command`] (its doc
+//!    comment is the help line), and one arm in [`run`].
+//! 3. Return errors, never print them or exit: `main` prints one line,
+//!    `boltzmax: <cause>`, and exits with status 2. Make the message name
+//!    the file, the place and the bad value (`anyhow!("{source}: line
+//!    {n}: ...")`). A closed pipe (`| head`) is not an error.
+//! 4. Integration tests go in `tests/`, driving the real binary on
+//!    fixtures in `tests/data/`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod input;
+mod output;
 // Shared by the commands that draw charts (ensemble, bandit, ising, calibrate).
 #[allow(dead_code)]
 mod plot;
+mod rows;
+mod scale;
 
 mod bandit;
 mod calibrate;
@@ -16,7 +45,7 @@ mod table;
 
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "boltzmax", version, about)]
+#[command(name = "boltzmax", version, about, allow_negative_numbers = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,8 +53,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// softmax of each row of numbers read from a file or stdin.
-    Softmax(RowArgs),
+    /// softmax(x / T) along an axis (each row of text by default).
+    Softmax(rows::RowArgs),
+    /// log-softmax(x / T) along an axis.
+    LogSoftmax(rows::RowArgs),
+    /// logsumexp along an axis: ln sum_i b_i exp(x_i / T) (b = 1 unless --weights).
+    Logsumexp(rows::LogsumexpArgs),
     /// Fit temperature (or vector/matrix) scaling to a classifier's logits
     /// and report calibration before and after.
     Calibrate(calibrate::CalibrateArgs),
@@ -42,18 +75,25 @@ enum Command {
     },
 }
 
-#[derive(Debug, clap::Args)]
-struct RowArgs {
-    /// Input file, or - for stdin.
-    #[arg(default_value = "-")]
-    input: String,
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version go to stdout with status 0; usage
+            // errors to stderr with status 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            // `{:#}` prints the whole chain on one line: "a: b: c".
             eprintln!("boltzmax: {e:#}");
             ExitCode::from(2)
         }
@@ -62,27 +102,21 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Softmax(args) => rows::run(rows::Op::Softmax, &args, None),
+        Command::LogSoftmax(args) => rows::run(rows::Op::LogSoftmax, &args, None),
+        Command::Logsumexp(args) => rows::run_logsumexp(&args),
         Command::Bandit(args) => bandit::run(args),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Qlearn(args) => qlearn::run(args),
         Command::Classify { command } => classify::run(command),
-        Command::Softmax(args) => {
-            let text = if args.input == "-" {
-                std::io::read_to_string(std::io::stdin())?
-            } else {
-                std::fs::read_to_string(&args.input)?
-            };
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let row: Vec<f64> = line
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|t| !t.is_empty())
-                    .map(|t| t.parse::<f64>())
-                    .collect::<Result<_, _>>()?;
-                let p = boltzmax::softmax(&row);
-                let cells: Vec<String> = p.iter().map(|v| v.to_string()).collect();
-                println!("{}", cells.join(" "));
-            }
-            Ok(())
-        }
     }
+}
+
+/// True when the error is a write to a closed pipe: the reader (`head`,
+/// a pager) has what it wanted, so boltzmax stops quietly.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
