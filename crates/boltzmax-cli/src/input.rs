@@ -116,7 +116,7 @@ impl ShapeSpec {
             .collect::<Vec<_>>()
             .join(",");
         let dims: Vec<usize> = if self.0.iter().any(Option::is_none) {
-            if known == 0 || len % known != 0 {
+            if known == 0 || (len / known) * known != len {
                 bail!("{source}: --shape {shown} does not fit {len} values");
             }
             self.0.iter().map(|d| d.unwrap_or(len / known)).collect()
