@@ -81,6 +81,20 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A level of an ensemble with a value outside its domain: a
+    /// non-finite energy or property, a degeneracy or symmetry number that
+    /// is not finite and > 0.
+    #[error("level {index}: {what} must be {expected}, got {value}")]
+    InvalidLevel {
+        /// The level's index (0-based, in input order).
+        index: usize,
+        /// Which value ("energy", "degeneracy", a property's name, ...).
+        what: String,
+        /// What it must be ("finite", "finite and > 0").
+        expected: &'static str,
+        /// The rejected value.
+        value: String,
+    },
 }
 
 /// Shorthand for `Result<T, boltzmax::Error>`.
