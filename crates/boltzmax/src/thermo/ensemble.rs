@@ -35,7 +35,7 @@
 //! let units = Units::new(EnergyUnit::KilocaloriePerMole, Constants::CODATA2018);
 //! let ens = Ensemble::new(vec![0.0, 1.0], units)?.with_degeneracies(vec![1.0, 2.0])?;
 //! let t = ens.at(298.15)?;
-//! let rt = 0.592_484_949_713_764; // kcal/mol
+//! let rt: f64 = 0.592_484_949_713_764; // kcal/mol
 //! let b = 2.0 * (-1.0 / rt).exp();
 //! assert!((t.populations[1] - b / (1.0 + b)).abs() < 1e-14);
 //! assert!((t.entropy - t.conformational_entropy).abs() < 1e-14);
