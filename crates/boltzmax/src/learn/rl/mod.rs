@@ -10,7 +10,8 @@
 //!   the greedy policy that learning produced.
 //!
 //! Randomness is always injected: every random method takes a
-//! `rand::Rng`. [`stream_rng`] gives the generator of one run.
+//! `rand::Rng`. [`stream_rng`] (re-exported from [`crate::sample`]) gives
+//! the generator of one run.
 //!
 //! ```
 //! use boltzmax::learn::rl::bandit::{Boltzmann, BernoulliBandit, Environment, Policy};

@@ -1,46 +1,20 @@
 //! The few random draws the RL code needs, written on raw `u64`s so that
 //! results are the same on every platform and every `rand` minor version.
 //!
-//! Kept deliberately small: once `boltzmax::sample` provides per-stream
-//! seeding and portable uniforms, these delegate to it.
+//! Uniforms, Gumbel noise and per-run seeding come from
+//! [`crate::sample`]; the normal, Gamma and Beta draws that only the RL
+//! code needs live here.
 
-use rand::{Rng, SeedableRng};
-use rand_xoshiro::Xoshiro256PlusPlus;
+use rand::Rng;
 
-/// SplitMix64 finaliser: a bijective mix of 64 bits.
-#[inline]
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use crate::sample::stream_rng;
 
-/// The generator of stream `stream` under master seed `seed`.
-///
-/// The batch simulators give run `r` the stream `stream_rng(seed, r)`, so
-/// each run's draws depend on `(seed, r)` only and never on how runs are
-/// spread over threads. Value-stable: the mapping is fixed SplitMix64
-/// mixing followed by [`Xoshiro256PlusPlus::seed_from_u64`] (rand_xoshiro
-/// 0.7).
-///
-/// ```
-/// use boltzmax::learn::rl::stream_rng;
-/// use rand::RngCore;
-/// let a = stream_rng(7, 3).next_u64();
-/// assert_eq!(a, stream_rng(7, 3).next_u64());
-/// assert_ne!(a, stream_rng(7, 4).next_u64());
-/// ```
-pub fn stream_rng(seed: u64, stream: u64) -> Xoshiro256PlusPlus {
-    Xoshiro256PlusPlus::seed_from_u64(splitmix64(seed ^ splitmix64(stream.wrapping_add(1))))
-}
-
-/// A uniform draw in the open interval (0, 1) with 53 random bits:
-/// `(k + 0.5) / 2^53` for a uniform 53-bit integer `k`. Never 0, never 1,
-/// so its logarithm is always finite.
+/// A uniform draw in the open interval (0, 1) with 53 random bits
+/// ([`crate::sample::uniform`]): never 0, never 1, so its logarithm is
+/// always finite.
 #[inline]
 pub(crate) fn uniform_open<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    ((rng.next_u64() >> 11) as f64 + 0.5) * (1.0 / 9_007_199_254_740_992.0)
+    crate::sample::uniform(rng)
 }
 
 /// A uniform index in `0..n` (`n >= 1`) by Lemire's multiply-shift, which
@@ -91,10 +65,10 @@ pub(crate) fn beta<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
     x / (x + y)
 }
 
-/// A standard Gumbel draw `-ln(-ln U)`.
+/// A standard Gumbel draw `-ln(-ln U)` ([`crate::sample::gumbel`]).
 #[inline]
 pub(crate) fn gumbel<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    -(-uniform_open(rng).ln()).ln()
+    crate::sample::gumbel(rng)
 }
 
 #[cfg(test)]

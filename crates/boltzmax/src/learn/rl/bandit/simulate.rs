@@ -2,7 +2,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use super::{Environment, Policy};
@@ -10,7 +9,7 @@ use crate::Result;
 use crate::learn::rl::stream_rng;
 
 /// The generator each run uses: [`stream_rng`]`(seed, run)`.
-pub type RunRng = Xoshiro256PlusPlus;
+pub type RunRng = crate::sample::PortableRng;
 
 /// Runs per unit of parallel work. Fixed, so that the order in which
 /// floating-point sums are formed, and hence every output bit, does not
