@@ -331,8 +331,9 @@ pub fn run(args: CalibrateArgs) -> Result<()> {
 }
 
 /// Draws two reliability diagrams side by side (before, after): bars of
-/// accuracy per non-empty bin, the gap to the mean confidence in red, the
-/// diagonal of perfect calibration. Empty bins are left blank.
+/// accuracy per non-empty bin, the gap to the mean confidence (black dot)
+/// in red, the row count above each bin, the diagonal of perfect
+/// calibration. Empty bins are left blank.
 fn draw_reliability(
     path: &Path,
     before: &[ReliabilityBin],
@@ -417,7 +418,7 @@ fn draw_panels<DB: plotters::prelude::DrawingBackend>(
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(44)
-            .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+            .build_cartesian_2d(0.0..1.0, 0.0..1.08)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         chart
             .configure_mesh()
@@ -447,6 +448,15 @@ fn draw_panels<DB: plotters::prelude::DrawingBackend>(
                     (conf, conf),
                     3,
                     BLACK.filled(),
+                )))
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            // The number of rows in the bin, above it: a tall gap over 3
+            // rows means less than one over 300.
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{}", b.count),
+                    (b.lower, acc.max(conf) + 0.045),
+                    ("sans-serif", 11),
                 )))
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
