@@ -40,6 +40,7 @@ mod scale;
 mod bandit;
 mod calibrate;
 mod classify;
+mod ising;
 mod qlearn;
 mod table;
 
@@ -68,6 +69,9 @@ enum Command {
     /// Tabular Q-learning / SARSA / expected SARSA on FrozenLake or
     /// CliffWalking, scored by the exact value of the greedy policy.
     Qlearn(qlearn::QlearnArgs),
+    /// Monte Carlo of the 2-d Ising model with error bars, exact values
+    /// beside them, plots of C(T) and |m|(T), and a lattice snapshot.
+    Ising(ising::IsingArgs),
     /// Softmax regression: train a model, or predict with one.
     Classify {
         #[command(subcommand)]
@@ -109,6 +113,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calibrate(args) => calibrate::run(args),
         Command::Qlearn(args) => qlearn::run(args),
         Command::Classify { command } => classify::run(command),
+        Command::Ising(args) => ising::run(args),
     }
 }
 
