@@ -17,6 +17,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
+mod thermo;
+
 /// numpy's name for `F`.
 fn np_name<F: Real>() -> &'static str {
     if F::NAME == "f32" {
@@ -817,6 +819,8 @@ fn _boltzmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log_softmax_backward, m)?)?;
     m.add_function(wrap_pyfunction!(cross_entropy, m)?)?;
     m.add_function(wrap_pyfunction!(categorical, m)?)?;
+    m.add_class::<thermo::PyEnsemble>()?;
+    m.add_function(wrap_pyfunction!(thermo::boltzmann_weights, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     Ok(())
 }

@@ -19,6 +19,8 @@ array([0., 1.])
 """
 
 from boltzmax._boltzmax import (
+    Ensemble,
+    boltzmann_weights,
     categorical,
     cross_entropy,
     kernels,
@@ -37,6 +39,8 @@ __all__ = [
     "log_softmax_backward",
     "cross_entropy",
     "categorical",
+    "Ensemble",
+    "boltzmann_weights",
     "kernels",
 ]
 __version__ = "0.1.0"

@@ -77,6 +77,33 @@ def categorical(
 ) -> np.int64 | npt.NDArray[np.int64]:
     """Draws from softmax(logits / T); one portable stream (seed, row) per row."""
 
+class Ensemble:
+    """Energy levels with degeneracies, symmetry numbers and property columns, in one unit."""
+
+    def __init__(
+        self,
+        energies: list[float] | npt.NDArray[np.float64],
+        unit: str = "kcal/mol",
+        degeneracies: list[float] | None = None,
+        symmetry_numbers: list[float] | None = None,
+        properties: dict[str, list[float]] | None = None,
+        constants: Literal["codata2018", "goodvibes"] = "codata2018",
+    ) -> None: ...
+    def __len__(self) -> int: ...
+    def relative_energies(self) -> npt.NDArray[np.float64]: ...
+    def at(self, temperature: float = 298.15) -> dict:
+        """Populations, ln_z, z, U, F, S, Cv, S_conf, named ensemble free energies, property averages."""
+    def sweep(self, temperatures: list[float] | npt.NDArray[np.float64]) -> dict:
+        """The same quantities at every temperature, as arrays."""
+
+def boltzmann_weights(
+    energies: list[float] | npt.NDArray[np.float64],
+    temperature: float = 298.15,
+    unit: str = "kcal/mol",
+    degeneracies: list[float] | None = None,
+) -> npt.NDArray[np.float64]:
+    """Boltzmann populations of levels given in `unit`."""
+
 def kernels() -> tuple[str, str]:
     """Names of the kernel tables in use for float32 and float64."""
 
