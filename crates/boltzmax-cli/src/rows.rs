@@ -3,6 +3,8 @@
 
 use anyhow::{Result, anyhow, bail};
 use boltzmax::Params;
+use boltzmax::nd::{self, Par};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 use crate::input::{self, Cell, Data, InputArgs, Layout, Source};
 use crate::output::{Number, OutputArgs, Table};
@@ -21,6 +23,11 @@ pub struct RowArgs {
     /// equal length are a 2-d array, so --axis 0 works down the columns.
     #[arg(long, short = 'a', default_value_t = -1, allow_negative_numbers = true)]
     pub axis: isize,
+
+    /// Threads for arrays of 2^18 values or more (0: all cores). Results
+    /// are bitwise the same for any count.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
 
     /// Keep only the entries where FILE holds 1/true (same layout as the
     /// input; 0/false entries are ignored, even NaN or inf).
@@ -81,79 +88,6 @@ pub fn run_logsumexp(args: &LogsumexpArgs) -> Result<()> {
     )
 }
 
-/// The 1-d lanes the function runs along: `(start, stride, len)` in the
-/// flat row-major values, in row-major order of the reduced shape, plus
-/// the reduced array's shape and the shape its text form is printed in.
-struct Lanes {
-    lanes: Vec<(usize, usize, usize)>,
-    reduced: Vec<usize>,
-    reduced_text: Vec<usize>,
-}
-
-fn lanes(layout: &Layout, axis: isize, source: &Source) -> Result<Lanes> {
-    match layout {
-        Layout::Ragged(lens) => {
-            if axis != -1 && axis != 1 {
-                bail!(
-                    "{source}: --axis {axis} needs rows of equal length, got {layout} \
-                     (only the rows themselves, --axis -1, can be used)"
-                );
-            }
-            let mut start = 0;
-            let lanes = lens
-                .iter()
-                .map(|&n| {
-                    let lane = (start, 1, n);
-                    start += n;
-                    lane
-                })
-                .collect();
-            Ok(Lanes {
-                lanes,
-                reduced: vec![lens.len()],
-                reduced_text: vec![lens.len(), 1],
-            })
-        }
-        Layout::Dims(d) => {
-            let ndim = d.len() as isize;
-            let k = if axis < 0 { axis + ndim } else { axis };
-            if k < 0 || k >= ndim {
-                return Err(anyhow!(
-                    "{source}: {}",
-                    boltzmax::Error::AxisOutOfRange {
-                        axis,
-                        ndim: d.len()
-                    }
-                ));
-            }
-            let k = k as usize;
-            let outer: usize = d[..k].iter().product();
-            let n = d[k];
-            let inner: usize = d[k + 1..].iter().product();
-            let mut lanes = Vec::with_capacity(outer * inner);
-            for o in 0..outer {
-                for i in 0..inner {
-                    lanes.push((o * n * inner + i, inner, n));
-                }
-            }
-            let mut reduced = d.clone();
-            reduced.remove(k);
-            let mut reduced_text = d.clone();
-            reduced_text[k] = 1;
-            Ok(Lanes {
-                lanes,
-                reduced,
-                reduced_text,
-            })
-        }
-    }
-}
-
-fn gather<T: Copy>(buf: &mut Vec<T>, values: &[T], (start, stride, len): (usize, usize, usize)) {
-    buf.clear();
-    buf.extend((0..len).map(|j| values[start + j * stride]));
-}
-
 fn run_typed<F: Number + Cell + std::str::FromStr>(
     op: Op,
     args: &RowArgs,
@@ -165,8 +99,8 @@ fn run_typed<F: Number + Cell + std::str::FromStr>(
             .chain(args.mask.as_ref())
             .chain(weights),
     )?;
-    // Everything that can fail on the parameters is checked before any
-    // input is read, so a bad -t fails fast even on a large file.
+    // The parameters are checked before any input is read, so a bad -t
+    // fails fast even on a large file.
     let params = args.scale.params::<F>()?;
     let data: Data<F> = input::read(&args.input.input, shape)?;
     let mask = match &args.mask {
@@ -185,111 +119,168 @@ fn run_typed<F: Number + Cell + std::str::FromStr>(
         }
         None => None,
     };
-    let lanes = lanes(&data.layout, args.axis, &data.source)?;
-    let table = match op {
-        Op::Softmax | Op::LogSoftmax => elementwise(op, &data, mask.as_deref(), &lanes, &params)?,
-        Op::Logsumexp { return_sign } => reduce(
-            &data,
-            mask.as_deref(),
-            weights.as_deref(),
-            return_sign,
-            &lanes,
-            &params,
-        )?,
+    let par = match args.threads {
+        1 => Par::Seq,
+        n => Par::Threads(n),
+    };
+    let inputs = Inputs {
+        x: &data.values,
+        mask: mask.as_deref(),
+        weights: weights.as_deref(),
+        params: &params,
+    };
+    let table = match &data.layout {
+        Layout::Ragged(lens) => {
+            if args.axis != -1 && args.axis != 1 {
+                bail!(
+                    "{}: --axis {} needs rows of equal length, got {} \
+                     (only the rows themselves, --axis -1, can be used)",
+                    data.source,
+                    args.axis,
+                    data.layout
+                );
+            }
+            ragged(op, &inputs, lens)?
+        }
+        Layout::Dims(d) => array(op, &inputs, d, args.axis, par)
+            .map_err(|e| anyhow!("{}: {e}", data.source))?,
     };
     let bytes = table.render(args.output.format())?;
     args.output.write(&bytes)
 }
 
-fn elementwise<F: Number>(
-    op: Op,
-    data: &Data<F>,
-    mask: Option<&[bool]>,
-    lanes: &Lanes,
-    params: &Params<F>,
-) -> Result<Table<F>> {
-    let mut out = vec![F::ZERO; data.values.len()];
-    let (mut xb, mut mb, mut ob) = (Vec::new(), Vec::new(), Vec::new());
-    for &lane in &lanes.lanes {
-        gather(&mut xb, &data.values, lane);
-        ob.clear();
-        ob.resize(xb.len(), F::ZERO);
-        match (op, mask) {
-            (Op::Softmax, None) => boltzmax::softmax_into(&mut ob, &xb, params)?,
-            (Op::LogSoftmax, None) => boltzmax::log_softmax_into(&mut ob, &xb, params)?,
-            (Op::Softmax, Some(m)) => {
-                gather(&mut mb, m, lane);
-                boltzmax::softmax_masked_into(&mut ob, &xb, &mb, params)?
-            }
-            (Op::LogSoftmax, Some(m)) => {
-                gather(&mut mb, m, lane);
-                boltzmax::log_softmax_masked_into(&mut ob, &xb, &mb, params)?
-            }
-            (Op::Logsumexp { .. }, _) => unreachable!("reductions go through reduce()"),
-        }
-        let (start, stride, _) = lane;
-        for (j, &v) in ob.iter().enumerate() {
-            out[start + j * stride] = v;
-        }
-    }
-    Ok(Table::new(out, data.layout.clone()))
+/// The input values and their companions, all in the same row-major layout.
+struct Inputs<'a, F> {
+    x: &'a [F],
+    mask: Option<&'a [bool]>,
+    weights: Option<&'a [F]>,
+    params: &'a Params<F>,
 }
 
-fn reduce<F: Number>(
-    data: &Data<F>,
-    mask: Option<&[bool]>,
-    weights: Option<&[F]>,
-    return_sign: bool,
-    lanes: &Lanes,
-    params: &Params<F>,
-) -> Result<Table<F>> {
-    let per = if return_sign { 2 } else { 1 };
-    let mut out = Vec::with_capacity(lanes.lanes.len() * per);
-    let (mut xb, mut mb, mut wb) = (Vec::new(), Vec::new(), Vec::new());
-    for &lane in &lanes.lanes {
-        gather(&mut xb, &data.values, lane);
-        if weights.is_some() || return_sign {
-            // The weighted form ignores entries whose weight is 0 whatever
-            // they hold, which is exactly what a mask means.
-            match weights {
-                Some(w) => gather(&mut wb, w, lane),
-                None => {
-                    wb.clear();
-                    wb.resize(xb.len(), F::ONE);
-                }
+/// The weights logsumexp uses when a sign is asked for or a mask and
+/// weights are combined: the given weights (or ones), zeroed where the
+/// mask is false. The weighted form ignores entries whose weight is 0
+/// whatever they hold, which is exactly what a mask means.
+fn effective_weights<F: Number>(inputs: &Inputs<'_, F>) -> Vec<F> {
+    let mut b = match inputs.weights {
+        Some(w) => w.to_vec(),
+        None => vec![F::ONE; inputs.x.len()],
+    };
+    if let Some(m) = inputs.mask {
+        for (w, &keep) in b.iter_mut().zip(m) {
+            if !keep {
+                *w = F::ZERO;
             }
-            if let Some(m) = mask {
-                gather(&mut mb, m, lane);
-                for (w, &keep) in wb.iter_mut().zip(&mb) {
-                    if !keep {
-                        *w = F::ZERO;
+        }
+    }
+    b
+}
+
+/// Whether logsumexp needs the weighted (signed) form.
+fn weighted(op: Op, inputs: &Inputs<'_, impl Number>) -> bool {
+    matches!(op, Op::Logsumexp { return_sign: true }) || inputs.weights.is_some()
+}
+
+/// The shape a reduction prints in as text: the input's with the reduced
+/// axis kept at length 1 (so each text row's result stays on its line),
+/// and with a sign, the pair in place of that 1 or as a last axis.
+fn reduced_text_shape(dims: &[usize], k: usize, return_sign: bool) -> Vec<usize> {
+    let mut text = dims.to_vec();
+    text[k] = 1;
+    if return_sign {
+        match text.last_mut() {
+            Some(last) if *last == 1 => *last = 2,
+            _ => text.push(2),
+        }
+    }
+    text
+}
+
+/// Text rows of unequal lengths: each row through the slice functions.
+fn ragged<F: Number>(op: Op, inputs: &Inputs<'_, F>, lens: &[usize]) -> Result<Table<F>> {
+    let p = inputs.params;
+    let b = weighted(op, inputs).then(|| effective_weights(inputs));
+    let mut out = Vec::with_capacity(inputs.x.len());
+    let mut start = 0;
+    for &n in lens {
+        let r = start..start + n;
+        start += n;
+        let (x, m) = (&inputs.x[r.clone()], inputs.mask.map(|m| &m[r.clone()]));
+        match (op, m) {
+            (Op::Softmax, None) => out.extend(boltzmax::softmax_with(x, p)),
+            (Op::Softmax, Some(m)) => out.extend(boltzmax::softmax_masked(x, m, p)?),
+            (Op::LogSoftmax, None) => out.extend(boltzmax::log_softmax_with(x, p)),
+            (Op::LogSoftmax, Some(m)) => out.extend(boltzmax::log_softmax_masked(x, m, p)?),
+            (Op::Logsumexp { return_sign }, m) => match (&b, m) {
+                (Some(b), _) => {
+                    let s = boltzmax::logsumexp_weighted(x, &b[r], p)?;
+                    out.push(s.log_abs);
+                    if return_sign {
+                        out.push(s.sign);
                     }
                 }
-            }
-            let r = boltzmax::logsumexp_weighted(&xb, &wb, params)?;
-            out.push(r.log_abs);
+                (None, Some(m)) => out.push(boltzmax::logsumexp_masked(x, m, p)?),
+                (None, None) => out.push(boltzmax::logsumexp_with(x, p)),
+            },
+        }
+    }
+    Ok(match op {
+        Op::Logsumexp { return_sign } => {
+            let mut shape = vec![lens.len()];
             if return_sign {
-                out.push(r.sign);
+                shape.push(2);
             }
-        } else if let Some(m) = mask {
-            gather(&mut mb, m, lane);
-            out.push(boltzmax::logsumexp_masked(&xb, &mb, params)?);
-        } else {
-            out.push(boltzmax::logsumexp_with(&xb, params));
+            let text = reduced_text_shape(&[lens.len(), 0], 1, return_sign);
+            Table::with_text_shape(out, Layout::Dims(shape), &text)
         }
-    }
-    let mut shape = lanes.reduced.clone();
-    let mut text = lanes.reduced_text.clone();
-    if return_sign {
-        shape.push(2);
-        // The pair replaces the kept length-1 axis on each text line.
-        if let Some(last) = text.last_mut() {
-            if *last == 1 {
-                *last = 2;
+        _ => Table::new(out, Layout::Ragged(lens.to_vec())),
+    })
+}
+
+/// An n-d array: `boltzmax::nd` along `axis`.
+fn array<F: Number>(
+    op: Op,
+    inputs: &Inputs<'_, F>,
+    dims: &[usize],
+    axis: isize,
+    par: Par,
+) -> boltzmax::Result<Table<F>> {
+    let p = inputs.params;
+    let view = |v| ArrayViewD::from_shape(IxDyn(dims), v).expect("layouts were checked");
+    let x = view(inputs.x);
+    let m = inputs
+        .mask
+        .map(|m| ArrayViewD::from_shape(IxDyn(dims), m).expect("layouts were checked"));
+    let flat = |a: ArrayD<F>| -> Vec<F> { a.iter().copied().collect() };
+    let values = match (op, m) {
+        (Op::Softmax, None) => flat(nd::softmax(x, axis, p, par)?),
+        (Op::Softmax, Some(m)) => flat(nd::softmax_masked(x, m, axis, p, par)?),
+        (Op::LogSoftmax, None) => flat(nd::log_softmax(x, axis, p, par)?),
+        (Op::LogSoftmax, Some(m)) => flat(nd::log_softmax_masked(x, m, axis, p, par)?),
+        (Op::Logsumexp { return_sign }, m) => {
+            let v = if weighted(op, inputs) {
+                let b = effective_weights(inputs);
+                let s = nd::logsumexp_weighted(x, view(&b), axis, p, par)?;
+                if return_sign {
+                    s.log_abs.iter().zip(&s.sign).flat_map(|(&l, &s)| [l, s]).collect()
+                } else {
+                    flat(s.log_abs)
+                }
+            } else if let Some(m) = m {
+                flat(nd::logsumexp_masked(x, m, axis, p, par)?)
             } else {
-                text.push(2);
+                flat(nd::logsumexp(x, axis, p, par)?)
+            };
+            // nd has validated the axis.
+            let k = if axis < 0 { axis + dims.len() as isize } else { axis } as usize;
+            let mut shape = dims.to_vec();
+            shape.remove(k);
+            if return_sign {
+                shape.push(2);
             }
+            let text = reduced_text_shape(dims, k, return_sign);
+            return Ok(Table::with_text_shape(v, Layout::Dims(shape), &text));
         }
-    }
-    Ok(Table::with_text_shape(out, Layout::Dims(shape), &text))
+    };
+    Ok(Table::new(values, Layout::Dims(dims.to_vec())))
 }

@@ -973,3 +973,48 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn threads_do_not_change_a_bit() {
+    // 300_000 values: above nd's 2^18 threshold, so --threads splits the
+    // lanes; every count must print the same bytes as the slice functions.
+    let dir = scratch("threads");
+    let input = dir.join("big.txt");
+    let mut s = String::new();
+    let mut state = 12345u64;
+    for i in 0..300_000u64 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let v = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 40.0;
+        s.push_str(&format!("{v}{}", if i % 10 == 9 { '\n' } else { ' ' }));
+    }
+    std::fs::write(&input, &s).unwrap();
+    let p = input.to_str().unwrap();
+    for cmd in ["softmax", "logsumexp"] {
+        let one = ok(&[cmd, p, "--shape", "1000,300", "--axis", "0", "--threads", "1"]);
+        for t in ["2", "0"] {
+            let many = ok(&[cmd, p, "--shape", "1000,300", "--axis", "0", "--threads", t]);
+            assert!(one == many, "{cmd} --threads {t} differs from --threads 1");
+        }
+        if cmd == "logsumexp" {
+            let got = parse_rows::<f64>(&one, ' ');
+            let x = rows_of::<f64>(p).concat();
+            let col7: Vec<f64> = (0..1000).map(|i| x[i * 300 + 7]).collect();
+            assert!(same(got[0][7], boltzmax::logsumexp(&col7)));
+        }
+    }
+}
+
+#[test]
+fn output_dash_is_stdout_and_json_nests_every_axis() {
+    let a = ok(&["softmax", &data("cube_f64.npy"), "-o", "-", "-f", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&a).unwrap();
+    let d0 = v.as_array().unwrap();
+    assert_eq!(d0.len(), 2);
+    assert_eq!(d0[0].as_array().unwrap().len(), 3);
+    assert_eq!(d0[0][0].as_array().unwrap().len(), 4);
+    // The -inf row (0, 1, :) is undefined: NaN, written as the string "nan".
+    assert_eq!(d0[0][1][0], serde_json::Value::String("nan".into()));
+    let x = ArrayD::<f64>::read_npy(std::fs::File::open(data("cube_f64.npy")).unwrap()).unwrap();
+    let want = along_axis(&x, 2, boltzmax::softmax);
+    assert!(same(json_value_to_f64(&d0[1][2][3]), want[[1, 2, 3]]));
+}
