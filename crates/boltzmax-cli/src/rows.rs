@@ -142,8 +142,9 @@ fn run_typed<F: Number + Cell + std::str::FromStr>(
             }
             ragged(op, &inputs, lens)?
         }
-        Layout::Dims(d) => array(op, &inputs, d, args.axis, par)
-            .map_err(|e| anyhow!("{}: {e}", data.source))?,
+        Layout::Dims(d) => {
+            array(op, &inputs, d, args.axis, par).map_err(|e| anyhow!("{}: {e}", data.source))?
+        }
     };
     let bytes = table.render(args.output.format())?;
     args.output.write(&bytes)
@@ -262,7 +263,11 @@ fn array<F: Number>(
                 let b = effective_weights(inputs);
                 let s = nd::logsumexp_weighted(x, view(&b), axis, p, par)?;
                 if return_sign {
-                    s.log_abs.iter().zip(&s.sign).flat_map(|(&l, &s)| [l, s]).collect()
+                    s.log_abs
+                        .iter()
+                        .zip(&s.sign)
+                        .flat_map(|(&l, &s)| [l, s])
+                        .collect()
                 } else {
                     flat(s.log_abs)
                 }
@@ -272,7 +277,11 @@ fn array<F: Number>(
                 flat(nd::logsumexp(x, axis, p, par)?)
             };
             // nd has validated the axis.
-            let k = if axis < 0 { axis + dims.len() as isize } else { axis } as usize;
+            let k = if axis < 0 {
+                axis + dims.len() as isize
+            } else {
+                axis
+            } as usize;
             let mut shape = dims.to_vec();
             shape.remove(k);
             if return_sign {

@@ -983,14 +983,25 @@ fn threads_do_not_change_a_bit() {
     let mut s = String::new();
     let mut state = 12345u64;
     for i in 0..300_000u64 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let v = ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 40.0;
         s.push_str(&format!("{v}{}", if i % 10 == 9 { '\n' } else { ' ' }));
     }
     std::fs::write(&input, &s).unwrap();
     let p = input.to_str().unwrap();
     for cmd in ["softmax", "logsumexp"] {
-        let one = ok(&[cmd, p, "--shape", "1000,300", "--axis", "0", "--threads", "1"]);
+        let one = ok(&[
+            cmd,
+            p,
+            "--shape",
+            "1000,300",
+            "--axis",
+            "0",
+            "--threads",
+            "1",
+        ]);
         for t in ["2", "0"] {
             let many = ok(&[cmd, p, "--shape", "1000,300", "--axis", "0", "--threads", t]);
             assert!(one == many, "{cmd} --threads {t} differs from --threads 1");
