@@ -26,7 +26,7 @@
 //! `log_softmax_i = z_i - log1p(s)`.
 
 use crate::error::{Error, Result};
-use crate::kernel::{ExpSum, Kernels};
+use crate::kernel::{ExpSum, FUSED_MIN_BYTES, Kernels};
 use crate::params::{Params, Scaling, UndefinedRows};
 use crate::real::Real;
 
@@ -49,6 +49,9 @@ enum Plan<F> {
     Uniform { n: usize },
     /// The regular case: finite shift `m`, `s` as in the module docs.
     Regular { m: F, s: f64 },
+    /// The regular case with the sum left to the writer (which forms it
+    /// while storing the exps: one exp per entry).
+    Shift { m: F },
 }
 
 /// Access to a row's kept entries, dense or masked.
@@ -57,6 +60,11 @@ trait Row<F: Real> {
     fn min(&self) -> F;
     fn kept(&self) -> usize;
     fn exp_sum(&self, m: F, scaling: Scaling<F>) -> ExpSum;
+    /// The maximum and [`ExpSum`] in one pass, where that saves a pass
+    /// over memory; `None` to take the usual path.
+    fn fused(&self, _scaling: Scaling<F>) -> Option<(F, ExpSum)> {
+        None
+    }
     /// Number of kept entries equal to `v` and the index of the first.
     fn count_equal(&self, v: F) -> (usize, usize);
 }
@@ -78,6 +86,13 @@ impl<F: Real> Row<F> for Dense<'_, F> {
     }
     fn exp_sum(&self, m: F, scaling: Scaling<F>) -> ExpSum {
         (self.k.exp_sum)(self.x, m, scaling)
+    }
+    fn fused(&self, scaling: Scaling<F>) -> Option<(F, ExpSum)> {
+        if std::mem::size_of_val(self.x) >= FUSED_MIN_BYTES {
+            (self.k.max_exp_sum)(self.x, scaling)
+        } else {
+            None
+        }
     }
     fn count_equal(&self, v: F) -> (usize, usize) {
         count_equal(self.x.iter().copied().enumerate(), v)
@@ -156,7 +171,14 @@ fn count_equal<F: Real>(it: impl Iterator<Item = (usize, F)>, v: F) -> (usize, u
     (count, first)
 }
 
-fn plan<F: Real, R: Row<F>>(row: &R, len: usize, scaling: Scaling<F>) -> Plan<F> {
+/// Rows up to this many bytes take softmax's one-exp path (store the
+/// exps with the sum, then scale them in cache); longer ones the two-exp
+/// path whose second read is of the input only.
+const STORE_THEN_SCALE_MAX_BYTES: usize = 256 * 1024;
+
+/// The row's plan; with `defer_sum`, a short regular row's sum is left to
+/// the writer ([`Plan::Shift`]).
+fn plan<F: Real, R: Row<F>>(row: &R, len: usize, scaling: Scaling<F>, defer_sum: bool) -> Plan<F> {
     if len == 0 {
         return Plan::Empty;
     }
@@ -165,6 +187,15 @@ fn plan<F: Real, R: Row<F>>(row: &R, len: usize, scaling: Scaling<F>) -> Plan<F>
         return Plan::Undefined;
     }
     let by_min = scaling.shifts_by_min();
+    // A long regular row (the common case) in one pass; anything else,
+    // every edge case included, goes the two-pass way below.
+    if !by_min
+        && scaling != Scaling::Uniform
+        && !(defer_sum && len * std::mem::size_of::<F>() <= STORE_THEN_SCALE_MAX_BYTES)
+        && let Some((m, e)) = row.fused(scaling)
+    {
+        return Plan::Regular { m, s: e.rest() };
+    }
     let m = if by_min { row.min() } else { row.max() };
     if m.is_nan() {
         return Plan::Nan;
@@ -186,6 +217,9 @@ fn plan<F: Real, R: Row<F>>(row: &R, len: usize, scaling: Scaling<F>) -> Plan<F>
     if m == -top {
         // Every kept entry sits at the bottom of the scaled range.
         return Plan::Undefined;
+    }
+    if defer_sum && len * std::mem::size_of::<F>() <= STORE_THEN_SCALE_MAX_BYTES {
+        return Plan::Shift { m };
     }
     let e = row.exp_sum(m, scaling);
     Plan::Regular { m, s: e.rest() }
@@ -232,14 +266,14 @@ impl Output {
 }
 
 /// Writes every non-regular answer; returns the regular plan's `(m, s)`
-/// for the kernels to finish.
+/// for the kernels to finish (`s` is `None` for [`Plan::Shift`]).
 fn write_special<F: Real>(
     out: &mut [F],
     mask: Option<&[bool]>,
     plan: Plan<F>,
     policy: UndefinedRows,
     what: Output,
-) -> Option<(F, f64)> {
+) -> Option<(F, Option<f64>)> {
     let kept = |i: usize| mask.is_none_or(|m| m[i]);
     let fill = |out: &mut [F], value: F| {
         for (i, o) in out.iter_mut().enumerate() {
@@ -261,7 +295,8 @@ fn write_special<F: Real>(
             out[first] = what.hot();
         }
         Plan::Uniform { n } => fill(out, what.uniform(n)),
-        Plan::Regular { m, s } => return Some((m, s)),
+        Plan::Regular { m, s } => return Some((m, Some(s))),
+        Plan::Shift { m } => return Some((m, None)),
     }
     None
 }
@@ -275,9 +310,14 @@ pub fn softmax_into_using<F: Real>(
 ) -> Result<()> {
     check_len("out", out.len(), x.len())?;
     let scaling = params.scale.scaling();
-    let plan = plan(&Dense { k, x }, x.len(), scaling);
-    if let Some((m, s)) = write_special(out, None, plan, params.undefined_rows, Output::Softmax) {
-        (k.exp_store)(out, x, m, scaling, 1.0 + s);
+    let plan = plan(&Dense { k, x }, x.len(), scaling, true);
+    match write_special(out, None, plan, params.undefined_rows, Output::Softmax) {
+        Some((m, Some(s))) => (k.exp_store)(out, x, m, scaling, 1.0 + s),
+        Some((m, None)) => {
+            let e = (k.exp_sum_store)(out, x, m, scaling);
+            (k.scale)(out, 1.0 + e.rest());
+        }
+        None => {}
     }
     Ok(())
 }
@@ -291,8 +331,9 @@ pub fn log_softmax_into_using<F: Real>(
 ) -> Result<()> {
     check_len("out", out.len(), x.len())?;
     let scaling = params.scale.scaling();
-    let plan = plan(&Dense { k, x }, x.len(), scaling);
-    if let Some((m, s)) = write_special(out, None, plan, params.undefined_rows, Output::LogSoftmax)
+    let plan = plan(&Dense { k, x }, x.len(), scaling, false);
+    if let Some((m, Some(s))) =
+        write_special(out, None, plan, params.undefined_rows, Output::LogSoftmax)
     {
         (k.log_store)(out, x, m, scaling, F::from_f64(s.ln_1p()));
     }
@@ -302,7 +343,7 @@ pub fn log_softmax_into_using<F: Real>(
 /// logsumexp of `x` with the kernels `k` (any table, for tests).
 pub fn logsumexp_using<F: Real>(k: &Kernels<F>, x: &[F], params: &Params<F>) -> F {
     let scaling = params.scale.scaling();
-    lse_of_plan(plan(&Dense { k, x }, x.len(), scaling), scaling)
+    lse_of_plan(plan(&Dense { k, x }, x.len(), scaling, false), scaling)
 }
 
 fn lse_of_plan<F: Real>(plan: Plan<F>, scaling: Scaling<F>) -> F {
@@ -313,6 +354,7 @@ fn lse_of_plan<F: Real>(plan: Plan<F>, scaling: Scaling<F>) -> F {
         Plan::Uniform { n } => F::from_f64((n as f64).ln()),
         // Added in f64 and rounded once: exact shift for f32 data.
         Plan::Regular { m, s } => F::from_f64(shift_f64(scaling, m) + s.ln_1p()),
+        Plan::Shift { .. } => unreachable!("logsumexp plans are made with defer_sum = false"),
     }
 }
 
@@ -368,9 +410,14 @@ pub fn softmax_into<F: Real>(out: &mut [F], x: &[F], params: &Params<F>) -> Resu
 pub fn softmax_in_place<F: Real>(x: &mut [F], params: &Params<F>) {
     let k = F::kernels();
     let scaling = params.scale.scaling();
-    let plan = plan(&Dense { k, x }, x.len(), scaling);
-    if let Some((m, s)) = write_special(x, None, plan, params.undefined_rows, Output::Softmax) {
-        (k.exp_store_in_place)(x, m, scaling, 1.0 + s);
+    let plan = plan(&Dense { k, x }, x.len(), scaling, true);
+    match write_special(x, None, plan, params.undefined_rows, Output::Softmax) {
+        Some((m, Some(s))) => (k.exp_store_in_place)(x, m, scaling, 1.0 + s),
+        Some((m, None)) => {
+            let e = (k.exp_sum_store_in_place)(x, m, scaling);
+            (k.scale)(x, 1.0 + e.rest());
+        }
+        None => {}
     }
 }
 
@@ -409,8 +456,8 @@ fn masked_into<F: Real>(
     check_len("out", out.len(), x.len())?;
     check_len("mask", mask.len(), x.len())?;
     let scaling = params.scale.scaling();
-    let plan = plan(&Masked { x, mask }, x.len(), scaling);
-    if let Some((m, s)) = write_special(out, Some(mask), plan, params.undefined_rows, what) {
+    let plan = plan(&Masked { x, mask }, x.len(), scaling, false);
+    if let Some((m, Some(s))) = write_special(out, Some(mask), plan, params.undefined_rows, what) {
         let denom = 1.0 + s;
         let c = s.ln_1p();
         for ((o, &v), &keep) in out.iter_mut().zip(x).zip(mask) {
@@ -452,8 +499,10 @@ pub fn log_softmax_into<F: Real>(out: &mut [F], x: &[F], params: &Params<F>) -> 
 pub fn log_softmax_in_place<F: Real>(x: &mut [F], params: &Params<F>) {
     let k = F::kernels();
     let scaling = params.scale.scaling();
-    let plan = plan(&Dense { k, x }, x.len(), scaling);
-    if let Some((m, s)) = write_special(x, None, plan, params.undefined_rows, Output::LogSoftmax) {
+    let plan = plan(&Dense { k, x }, x.len(), scaling, false);
+    if let Some((m, Some(s))) =
+        write_special(x, None, plan, params.undefined_rows, Output::LogSoftmax)
+    {
         (k.log_store_in_place)(x, m, scaling, F::from_f64(s.ln_1p()));
     }
 }
@@ -495,7 +544,7 @@ pub fn logsumexp_masked<F: Real>(x: &[F], mask: &[bool], params: &Params<F>) -> 
     check_len("mask", mask.len(), x.len())?;
     let scaling = params.scale.scaling();
     Ok(lse_of_plan(
-        plan(&Masked { x, mask }, x.len(), scaling),
+        plan(&Masked { x, mask }, x.len(), scaling, false),
         scaling,
     ))
 }

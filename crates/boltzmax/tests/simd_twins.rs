@@ -17,10 +17,16 @@
 //!   most `(E + 1) eps` (the exps) plus the summation errors: the SIMD
 //!   lanes add at most `BLOCK / (2 LANES) <= 128` terms in the element
 //!   type, then blocks in f64; the scalar sum adds `n` terms in f64.
+//! - `max_exp_sum` (one pass): the same maximum; `1 + s` within the
+//!   `exp_sum` bound plus `2 u sum_i e^{z_i} |z_i|`: an entry's exp is
+//!   taken relative to the running maximum (`z'_i`, rounded in the element
+//!   type) and moved to the final one by f64 factors, and the rounding of
+//!   `z'_i` and of the factors' arguments together is at most
+//!   `u (|z'_i| + |z_i - z'_i|) <= 2 u |z_i|` relative.
 //! - whole functions: the sum's error moves `1 + s` and `log1p(s)` by at
 //!   most the same relative amount, on top of the store bounds.
 
-use boltzmax::kernel::{Kernels, Scaling, available_f32, available_f64, scalar};
+use boltzmax::kernel::{FUSED_MIN_BYTES, Kernels, Scaling, available_f32, available_f64, scalar};
 use boltzmax::softmax::{log_softmax_into_using, logsumexp_using, softmax_into_using};
 use boltzmax::{Params, Real};
 use proptest::prelude::*;
@@ -57,6 +63,8 @@ fn lengths() -> impl Strategy<Value = usize> {
         Just(1000usize),
         Just(2048usize),
         Just(4097usize),
+        // Past FUSED_MIN_BYTES in both types: the driver's single pass.
+        Just(20_000usize),
     ]
 }
 
@@ -134,6 +142,28 @@ fn row<F: Real>(e: &[Entry], spread: f64, by_min: bool, regular: bool) -> Vec<F>
         .collect()
 }
 
+/// `2 u sum_i e^{z_i} |z_i| / (1 + s)`: the one-pass sum's extra
+/// relative error (module docs), for rows the driver sends through it.
+fn fused_extra<F: Real>(x: &[F], scaling: Scaling<F>) -> f64 {
+    if std::mem::size_of_val(x) < FUSED_MIN_BYTES || scaling.shifts_by_min() {
+        return 0.0;
+    }
+    let m = (scalar::max::<F>)(x);
+    if !m.is_finite() {
+        return 0.0;
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for &v in x {
+        let z = scaling.apply(v, m).to_f64();
+        if z.is_finite() {
+            let e = z.exp();
+            num += e * z.abs();
+            den += e;
+        }
+    }
+    eps::<F>() * num / den.max(1.0)
+}
+
 /// Relative summation bound for `exp_sum` with `n` terms in table `k`.
 fn sum_rel<F: Real>(k: &Kernels<F>, n: usize) -> f64 {
     let lanes = match (k.name, F::NAME) {
@@ -165,6 +195,11 @@ fn check_tables<F: Real>(
         // max / min: identical, NaN included.
         for x in [&raw, &reg] {
             prop_assert!(same((k.max)(x), (s.max)(x)), "{name} max");
+            if !by_min {
+                let f = (k.max_exp_sum)(x, scaling);
+                let g = (s.max_exp_sum)(x, scaling);
+                prop_assert_eq!(f.is_some(), g.is_some(), "{} max_exp_sum regularity", name);
+            }
             prop_assert!(same((k.min)(x), (s.min)(x)), "{name} min");
         }
         // The regular row's kernels.
@@ -194,6 +229,56 @@ fn check_tables<F: Real>(
                 prop_assert!((p - q).abs() <= tol, "{name} exp_store[{i}] {p} vs {q}");
                 prop_assert!(same(o1[i], o3[i]), "{name} exp_store_in_place[{i}]");
             }
+            if !by_min {
+                let f = (k.max_exp_sum)(&reg, scaling);
+                let g = (s.max_exp_sum)(&reg, scaling);
+                let ((fm, fe), (gm, ge)) = (f.unwrap(), g.unwrap());
+                prop_assert!(same(fm, gm) && same(gm, m), "{name} max_exp_sum max");
+                let z2 = {
+                    let mut t = 0.0;
+                    for &v in &reg {
+                        let z = scaling.apply(v, m).to_f64();
+                        if z.is_finite() {
+                            t += z.exp() * z.abs();
+                        }
+                    }
+                    t
+                };
+                let tol = sum_rel(k, n) * (1.0 + ge.rest())
+                    + eps::<F>() * z2
+                    + n as f64 * 2.0 * tiny::<F>();
+                prop_assert!(
+                    (fe.rest() - ge.rest()).abs() <= tol,
+                    "{name} max_exp_sum {} vs {} (tol {tol})",
+                    fe.rest(),
+                    ge.rest()
+                );
+            }
+            // exp_sum_store: the same sums as exp_sum, bit for bit; the exps
+            // as exp_store's before the division; then scale.
+            let mut o1 = vec![F::ZERO; n];
+            let mut o2 = vec![F::ZERO; n];
+            let mut o3 = reg.clone();
+            let e1 = (k.exp_sum_store)(&mut o1, &reg, m, scaling);
+            let e2 = (s.exp_sum_store)(&mut o2, &reg, m, scaling);
+            let e3 = (k.exp_sum_store_in_place)(&mut o3, m, scaling);
+            prop_assert_eq!(e1, a, "{} exp_sum_store sums", name);
+            prop_assert_eq!(e3, a, "{} exp_sum_store_in_place sums", name);
+            prop_assert_eq!(e2, b, "scalar exp_sum_store sums");
+            for i in 0..n {
+                let (p, q) = (o1[i].to_f64(), o2[i].to_f64());
+                let tol = (E_ULP + 1.0) * eps::<F>() * q.abs() + 2.0 * tiny::<F>();
+                prop_assert!((p - q).abs() <= tol, "{name} exp_sum_store[{i}] {p} vs {q}");
+                prop_assert!(same(o1[i], o3[i]), "{name} exp_sum_store_in_place[{i}]");
+            }
+            let mut o3 = o2.clone();
+            (k.scale)(&mut o3, denom);
+            (s.scale)(&mut o2, denom);
+            for i in 0..n {
+                let (p, q) = (o3[i].to_f64(), o2[i].to_f64());
+                let tol = 1.5 * eps::<F>() * q.abs() + tiny::<F>();
+                prop_assert!((p - q).abs() <= tol, "{name} scale[{i}] {p} vs {q}");
+            }
             let c = F::from_f64(b.rest().ln_1p());
             (k.log_store)(&mut o1, &reg, m, scaling, c);
             (s.log_store)(&mut o2, &reg, m, scaling, c);
@@ -214,7 +299,7 @@ fn check_tables<F: Real>(
         for x in [&raw, &reg] {
             let mut a = vec![F::ZERO; n];
             let mut b = vec![F::ZERO; n];
-            let rel = sum_rel(k, n);
+            let rel = sum_rel(k, n) + fused_extra(x, scaling);
             softmax_into_using(k, &mut a, x, &p).unwrap();
             softmax_into_using(s, &mut b, x, &p).unwrap();
             for i in 0..n {
@@ -306,4 +391,128 @@ fn long_f32_row_sum_does_not_degrade() {
         assert!(rel <= sum_rel(k, n), "{}: relative error {rel:e}", k.name);
         assert!(rel < 1e-6, "{}: relative error {rel:e}", k.name);
     }
+}
+
+/// Long rows (the driver's one-pass path) on every convention-table
+/// case, and the one pass's worst case: a maximum that grows in every
+/// block.
+#[test]
+fn long_rows_one_pass_conventions() {
+    fn check<F: Real>(tables: Vec<&'static Kernels<F>>) {
+        let n = 40_000;
+        let f = F::from_f64;
+        let base: Vec<F> = (0..n)
+            .map(|i| f(((i * 7919) % 1000) as f64 * 0.01))
+            .collect();
+        let ramp: Vec<F> = (0..n).map(|i| f(i as f64 * 1e-3)).collect();
+        let mut one_inf = base.clone();
+        one_inf[37_000] = F::INFINITY;
+        let mut two_inf = one_inf.clone();
+        two_inf[3] = F::INFINITY;
+        let mut nan = base.clone();
+        nan[n - 1] = F::NAN;
+        let all_neg = vec![F::NEG_INFINITY; n];
+        let mut lone = all_neg.clone();
+        lone[25_000] = f(-3.0);
+        let p = (Params::<F>::default(), Scaling::One);
+        let t = (Params::temperature(f(0.3)).unwrap(), Scaling::Div(f(0.3)));
+        let s = scalar_table::<F>();
+        for k in tables {
+            for (x, (params, scaling)) in [
+                (&base, p),
+                (&ramp, p),
+                (&ramp, t),
+                (&one_inf, p),
+                (&two_inf, p),
+                (&nan, p),
+                (&all_neg, p),
+                (&lone, p),
+            ] {
+                let mut a = vec![F::ZERO; n];
+                let mut b = vec![F::ZERO; n];
+                softmax_into_using(k, &mut a, x, &params).unwrap();
+                softmax_into_using(s, &mut b, x, &params).unwrap();
+                let rel = sum_rel(k, n) + fused_extra(x, scaling);
+                for i in 0..n {
+                    let (u, v) = (a[i].to_f64(), b[i].to_f64());
+                    let tol =
+                        ((E_ULP + 2.5) * eps::<F>() + 2.0 * rel) * v.abs() + 2.0 * tiny::<F>();
+                    assert!(
+                        same(a[i], b[i]) || (u - v).abs() <= tol,
+                        "{} softmax[{i}] {u} vs {v}",
+                        k.name
+                    );
+                }
+                let (u, v) = (
+                    logsumexp_using(k, x, &params),
+                    logsumexp_using(s, x, &params),
+                );
+                let tol = 2.0 * rel + 2.0 * eps::<F>() * v.to_f64().abs();
+                assert!(
+                    same(u, v) || (u.to_f64() - v.to_f64()).abs() <= tol,
+                    "{} lse {u} vs {v}",
+                    k.name
+                );
+            }
+            let p = p.0;
+            let mut a = vec![F::ZERO; n];
+            softmax_into_using(k, &mut a, &one_inf, &p).unwrap();
+            assert_eq!(a[37_000], F::ONE);
+            assert_eq!(a.iter().filter(|v| **v == F::ZERO).count(), n - 1);
+            softmax_into_using(k, &mut a, &lone, &p).unwrap();
+            assert_eq!(a[25_000], F::ONE);
+            for x in [&two_inf, &nan, &all_neg] {
+                softmax_into_using(k, &mut a, x, &p).unwrap();
+                assert!(a.iter().all(|v| v.is_nan()), "{}", k.name);
+            }
+        }
+    }
+    check::<f32>(available_f32());
+    check::<f64>(available_f64());
+}
+
+/// The in-place forms give the out-of-place answers bit for bit, on every
+/// path of the driver (short rows, one-pass long rows, edge cases).
+#[test]
+fn in_place_matches_out_of_place() {
+    fn check<F: Real>() {
+        let f = F::from_f64;
+        for n in [0usize, 1, 17, 1000, 70_000] {
+            let mut rows: Vec<Vec<F>> = vec![
+                (0..n)
+                    .map(|i| f(((i * 31) % 97) as f64 * 0.3 - 10.0))
+                    .collect(),
+            ];
+            if n > 0 {
+                let mut r = rows[0].clone();
+                r[n / 2] = F::INFINITY;
+                rows.push(r);
+                let mut r = rows[0].clone();
+                r[n - 1] = F::NAN;
+                rows.push(r);
+            }
+            for x in rows {
+                for p in [
+                    Params::<F>::default(),
+                    Params::temperature(f(0.7)).unwrap(),
+                    Params::beta(f(-1.5)).unwrap(),
+                ] {
+                    let mut a = vec![F::ZERO; n];
+                    boltzmax::softmax_into(&mut a, &x, &p).unwrap();
+                    let mut b = x.clone();
+                    boltzmax::softmax_in_place(&mut b, &p);
+                    assert!(a.iter().zip(&b).all(|(u, v)| same(*u, *v)), "softmax n={n}");
+                    boltzmax::log_softmax_into(&mut a, &x, &p).unwrap();
+                    let mut b = x.clone();
+                    boltzmax::log_softmax_in_place(&mut b, &p);
+                    assert!(
+                        a.iter().zip(&b).all(|(u, v)| same(*u, *v)),
+                        "log_softmax n={n}"
+                    );
+                }
+            }
+        }
+    }
+    check::<f32>();
+    check::<f64>();
 }

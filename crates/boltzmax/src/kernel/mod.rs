@@ -45,6 +45,16 @@ impl ExpSum {
     }
 }
 
+/// Dense rows at least this long (in bytes) find their maximum and sum in
+/// one pass over memory ([`Kernels::max_exp_sum`]) instead of two: beyond
+/// L1 the second read of a two-pass reduction costs more than the single
+/// pass's per-block bookkeeping.
+pub const FUSED_MIN_BYTES: usize = 64 * 1024;
+
+/// A regular row's maximum and [`ExpSum`], or `None` (see
+/// [`Kernels::max_exp_sum`]).
+pub type MaxExpSum<F> = Option<(F, ExpSum)>;
+
 /// One instruction set's kernels for element type `F`.
 ///
 /// All kernels take the shift `m` and the [`Scaling`]; `z_i` below means
@@ -59,6 +69,21 @@ pub struct Kernels<F: 'static> {
     pub min: fn(&[F]) -> F,
     /// [`ExpSum`] of a regular row.
     pub exp_sum: fn(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum,
+    /// The row's maximum and its [`ExpSum`] together, in one pass over
+    /// memory where the table can (for rows that leave cache); `None`
+    /// unless the row is regular with the maximum as shift (empty, all
+    /// -inf, a NaN or a +inf give `None`). Not for a negative beta (whose
+    /// shift is the minimum) nor `beta = 0`.
+    pub max_exp_sum: fn(x: &[F], scaling: Scaling<F>) -> MaxExpSum<F>,
+    /// `out_i = exp(z_i)` and the row's [`ExpSum`] (as `exp_sum`), in one
+    /// pass: with [`Kernels::scale`] after it, softmax takes one exp per
+    /// entry.
+    pub exp_sum_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>) -> ExpSum,
+    /// `x_i = exp(z_i)` in place, and the row's [`ExpSum`].
+    pub exp_sum_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>) -> ExpSum,
+    /// `out_i = out_i / denom` (SIMD tables: times `1/denom` rounded to
+    /// `F`, one extra rounding).
+    pub scale: fn(out: &mut [F], denom: f64),
     /// `out_i = exp(z_i) / denom`.
     pub exp_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, denom: f64),
     /// `x_i = exp(z_i) / denom`, in place.

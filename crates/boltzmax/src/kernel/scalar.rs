@@ -15,6 +15,10 @@ const fn table<F: Real>() -> Kernels<F> {
         max: max::<F>,
         min: min::<F>,
         exp_sum: exp_sum::<F>,
+        max_exp_sum: max_exp_sum::<F>,
+        exp_sum_store: exp_sum_store::<F>,
+        exp_sum_store_in_place: exp_sum_store_in_place::<F>,
+        scale: scale::<F>,
         exp_store: exp_store::<F>,
         exp_store_in_place: exp_store_in_place::<F>,
         log_store: log_store::<F>,
@@ -66,6 +70,59 @@ pub fn exp_sum<F: Real>(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
         }
     }
     ExpSum { sum, ties }
+}
+
+/// `out_i = exp(z_i)`, and the [`ExpSum`] of the row as [`exp_sum`].
+pub fn exp_sum_store<F: Real>(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
+    let mut sum = 0.0f64;
+    let mut ties = 0usize;
+    for (o, &v) in out.iter_mut().zip(x) {
+        let z = scaling.apply(v, m);
+        let e = z.exp();
+        *o = e;
+        if z == F::ZERO {
+            ties += 1;
+        } else {
+            sum += e.to_f64();
+        }
+    }
+    ExpSum { sum, ties }
+}
+
+/// `x_i = exp(z_i)` in place, and the [`ExpSum`] of the row.
+pub fn exp_sum_store_in_place<F: Real>(x: &mut [F], m: F, scaling: Scaling<F>) -> ExpSum {
+    let mut sum = 0.0f64;
+    let mut ties = 0usize;
+    for v in x.iter_mut() {
+        let z = scaling.apply(*v, m);
+        let e = z.exp();
+        *v = e;
+        if z == F::ZERO {
+            ties += 1;
+        } else {
+            sum += e.to_f64();
+        }
+    }
+    ExpSum { sum, ties }
+}
+
+/// `out_i = out_i / denom`, divided in f64 and rounded once.
+pub fn scale<F: Real>(out: &mut [F], denom: f64) {
+    for o in out.iter_mut() {
+        *o = F::from_f64(o.to_f64() / denom);
+    }
+}
+
+/// The maximum and [`ExpSum`] of a row, or `None` if the row is not
+/// regular (empty, all -inf, a NaN or a +inf). The scalar twin of the
+/// SIMD tables' single pass: here simply [`max`] then [`exp_sum`].
+pub fn max_exp_sum<F: Real>(x: &[F], scaling: Scaling<F>) -> Option<(F, ExpSum)> {
+    let m = max(x);
+    if m.is_finite() {
+        Some((m, exp_sum(x, m, scaling)))
+    } else {
+        None
+    }
 }
 
 #[inline(always)]

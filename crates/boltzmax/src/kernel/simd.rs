@@ -240,20 +240,39 @@ pub(crate) fn extremum<V: Vector, const MAX: bool>(x: &[V::F]) -> V::F {
 /// `BLOCK / (2 * LANES)` terms in f32).
 pub(crate) const BLOCK: usize = 1024;
 
-/// Adds `exp(z)` of the lanes with `z != 0` to `acc`; returns the count
-/// of lanes with `z == 0`.
+/// Adds `exp(z)` of the lanes with `z != 0` to `acc`, stores `exp(z)` if
+/// `STORE`; returns the count of lanes with `z == 0`.
+///
+/// # Safety
+/// With `STORE`, `out` must be writable for `LANES` elements.
 #[inline(always)]
-fn accumulate<V: Vector>(acc: &mut V, z: V) -> usize {
+unsafe fn accumulate_store<V: Vector, const STORE: bool>(
+    acc: &mut V,
+    z: V,
+    out: *mut V::F,
+) -> usize {
     let zero = z.is_zero();
     let e = z.exp();
+    if STORE {
+        // SAFETY: forwarded from the caller.
+        unsafe { e.store(out) };
+    }
     *acc = acc.add(V::select(zero, V::splat(V::F::ZERO), e));
     V::count(zero)
 }
 
-/// One block's lane sums, added to `total` in f64; ties added to `ties`.
+/// One block's lane sums (of `n <= BLOCK` elements at `x`), added to
+/// `total` in f64; ties added to `ties`; with `STORE`, `exp(z_i)` written
+/// to `out` (which may equal `x`).
+///
+/// # Safety
+/// `x` readable for `n` elements; with `STORE`, `out` writable for `n`
+/// elements, equal to `x` if they overlap.
 #[inline(always)]
-fn exp_sum_block<V: Vector, S: Zs<V>>(
-    b: &[V::F],
+unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
     m: V::F,
     s: S,
     total: &mut f64,
@@ -263,25 +282,37 @@ fn exp_sum_block<V: Vector, S: Zs<V>>(
     let mv = V::splat(m);
     let mut a0 = V::splat(V::F::ZERO);
     let mut a1 = V::splat(V::F::ZERO);
-    let mut pairs = b.chunks_exact(2 * w);
-    for c in &mut pairs {
-        // SAFETY: `c` holds 2 * LANES elements.
-        let (v0, v1) = unsafe { (V::load(c.as_ptr()), V::load(c.as_ptr().add(w))) };
-        *ties += accumulate(&mut a0, s.z(v0, mv));
-        *ties += accumulate(&mut a1, s.z(v1, mv));
+    let mut i = 0;
+    // SAFETY (the loads and stores below): in bounds by the loop
+    // conditions and the caller's guarantees (`out` is dereferenced only
+    // with `STORE`; `wrapping_add` keeps a null `out` well defined).
+    while i + 2 * w <= n {
+        unsafe {
+            let v0 = V::load(x.add(i));
+            let v1 = V::load(x.add(i + w));
+            *ties += accumulate_store::<V, STORE>(&mut a0, s.z(v0, mv), out.wrapping_add(i));
+            *ties += accumulate_store::<V, STORE>(&mut a1, s.z(v1, mv), out.wrapping_add(i + w));
+        }
+        i += 2 * w;
     }
-    let mut rest = pairs.remainder().chunks_exact(w);
-    for c in &mut rest {
-        // SAFETY: `c` holds LANES elements.
-        let v = unsafe { V::load(c.as_ptr()) };
-        *ties += accumulate(&mut a0, s.z(v, mv));
+    if i + w <= n {
+        unsafe {
+            let v = V::load(x.add(i));
+            *ties += accumulate_store::<V, STORE>(&mut a0, s.z(v, mv), out.wrapping_add(i));
+        }
+        i += w;
     }
-    let tail = rest.remainder();
-    if !tail.is_empty() {
+    if i < n {
+        let k = n - i;
         // The padding lanes hold `m`, so their `z` is 0: they count as
         // ties, which are taken back here.
-        let v = load_tail::<V>(tail, m);
-        *ties += accumulate(&mut a1, s.z(v, mv)) - (w - tail.len());
+        let v = load_tail::<V>(unsafe { std::slice::from_raw_parts(x.add(i), k) }, m);
+        let mut buf = [V::F::ZERO; 16];
+        *ties += unsafe { accumulate_store::<V, STORE>(&mut a1, s.z(v, mv), buf.as_mut_ptr()) }
+            - (w - k);
+        if STORE {
+            unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), out.wrapping_add(i), k) };
+        }
     }
     *total += a0.sum_f64() + a1.sum_f64();
 }
@@ -291,15 +322,166 @@ fn exp_sum_with<V: Vector, S: Zs<V>>(x: &[V::F], m: V::F, s: S) -> ExpSum {
     let mut total = 0.0f64;
     let mut ties = 0usize;
     for b in x.chunks(BLOCK) {
-        exp_sum_block::<V, S>(b, m, s, &mut total, &mut ties);
+        // SAFETY: `b` is readable; nothing is stored.
+        unsafe {
+            exp_sum_block::<V, S, false>(
+                std::ptr::null_mut(),
+                b.as_ptr(),
+                b.len(),
+                m,
+                s,
+                &mut total,
+                &mut ties,
+            )
+        };
     }
     ExpSum { sum: total, ties }
+}
+
+#[inline(always)]
+unsafe fn exp_sum_store_with<V: Vector, S: Zs<V>>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    s: S,
+) -> ExpSum {
+    let mut total = 0.0f64;
+    let mut ties = 0usize;
+    let mut i = 0;
+    while i < n {
+        let k = BLOCK.min(n - i);
+        // SAFETY: elements `i..i + k` are in bounds (caller).
+        unsafe {
+            exp_sum_block::<V, S, true>(out.add(i), x.add(i), k, m, s, &mut total, &mut ties)
+        };
+        i += k;
+    }
+    ExpSum { sum: total, ties }
+}
+
+/// `out_i = exp(z_i)` and the row's [`ExpSum`]; the sums are those of
+/// [`exp_sum`] bit for bit.
+///
+/// # Safety
+/// As for [`map`].
+#[inline(always)]
+pub(crate) unsafe fn exp_sum_store<V: Vector>(
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    scaling: Scaling<V::F>,
+) -> ExpSum {
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        exp_sum_store_with::<V, _>(out, x, n, m, s)
+    })
+}
+
+/// `out_i *= 1/denom` (the reciprocal rounded to the element type).
+#[inline(always)]
+pub(crate) fn scale<V: Vector>(out: &mut [V::F], denom: f64) {
+    let r = V::splat(recip::<V::F>(denom));
+    let w = V::LANES;
+    let mut chunks = out.chunks_exact_mut(2 * w);
+    for c in &mut chunks {
+        // SAFETY: `c` holds 2 * LANES elements.
+        unsafe {
+            let p = c.as_mut_ptr();
+            let (a, b) = (V::load(p), V::load(p.add(w)));
+            a.mul(r).store(p);
+            b.mul(r).store(p.add(w));
+        }
+    }
+    let rest = chunks.into_remainder();
+    let mut rest = rest.chunks_exact_mut(w);
+    for c in &mut rest {
+        // SAFETY: `c` holds LANES elements.
+        unsafe { V::load(c.as_ptr()).mul(r).store(c.as_mut_ptr()) };
+    }
+    let tail = rest.into_remainder();
+    if !tail.is_empty() {
+        let v = load_tail::<V>(tail, V::F::ZERO).mul(r);
+        store_tail(tail, v);
+    }
 }
 
 /// [`ExpSum`] of a regular row.
 #[inline(always)]
 pub(crate) fn exp_sum<V: Vector>(x: &[V::F], m: V::F, scaling: Scaling<V::F>) -> ExpSum {
     with_zs!(V, scaling, |s| exp_sum_with::<V, _>(x, m, s))
+}
+
+/// `exp(scale(old - new))` in f64: the factor that moves a sum taken
+/// relative to the shift `old` to the larger shift `new`.
+#[inline(always)]
+pub(crate) fn rescale<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
+    let s = match scaling {
+        Scaling::One | Scaling::Uniform => Scaling::One,
+        Scaling::Div(t) => Scaling::Div(t.to_f64()),
+        Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
+    };
+    s.apply(old.to_f64(), new.to_f64()).exp()
+}
+
+#[inline(always)]
+fn max_exp_sum_with<V: Vector, S: Zs<V>>(
+    x: &[V::F],
+    scaling: Scaling<V::F>,
+    s: S,
+) -> Option<(V::F, ExpSum)> {
+    let mut m = V::F::NEG_INFINITY;
+    let mut total = 0.0f64;
+    let mut ties = 0usize;
+    for b in x.chunks(BLOCK) {
+        // The block is re-read from L1 by the sum below: one pass over
+        // memory in all.
+        let bm = extremum::<V, true>(b);
+        if bm.is_nan() || bm == V::F::INFINITY {
+            return None;
+        }
+        if bm == V::F::NEG_INFINITY {
+            // Every entry is -inf: nothing to add.
+            continue;
+        }
+        if bm > m {
+            if m != V::F::NEG_INFINITY {
+                // The old maxima stop being ties.
+                total = (total + ties as f64) * rescale(scaling, m, bm);
+                ties = 0;
+            }
+            m = bm;
+        }
+        // SAFETY: `b` is readable; nothing is stored.
+        unsafe {
+            exp_sum_block::<V, S, false>(
+                std::ptr::null_mut(),
+                b.as_ptr(),
+                b.len(),
+                m,
+                s,
+                &mut total,
+                &mut ties,
+            )
+        };
+    }
+    if m == V::F::NEG_INFINITY {
+        None
+    } else {
+        Some((m, ExpSum { sum: total, ties }))
+    }
+}
+
+/// The maximum and the [`ExpSum`] of a row in one pass over memory (the
+/// online normaliser of Milakov and Gimelshein, 2018, per block of
+/// [`BLOCK`] elements: a block's maximum is found first, the running sum
+/// is rescaled in f64 when it grows, then the block's exps are summed
+/// from L1). `None` when the row is not regular: empty, all -inf, a NaN
+/// or a +inf. `scaling` must not shift by the minimum.
+#[inline(always)]
+pub(crate) fn max_exp_sum<V: Vector>(x: &[V::F], scaling: Scaling<V::F>) -> Option<(V::F, ExpSum)> {
+    with_zs!(V, scaling, |s| max_exp_sum_with::<V, _>(x, scaling, s))
 }
 
 /// The rounded reciprocal `1 / denom` the stores multiply by.

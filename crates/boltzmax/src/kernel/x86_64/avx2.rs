@@ -1,14 +1,15 @@
 //! AVX2 + FMA registers: 8 f32 or 4 f64 lanes, masks as all-ones lanes.
 //!
-//! AVX2 has no `vscalef`: the exp builds `2^k` from its exponent bits.
-//! A single `2^n` is not representable below `2^-126` (f32) or `2^-1022`
-//! (f64), so the result is scaled in two steps, `p * 2^(n - h) * 2^h` with
-//! `h = floor(n / 2)`: both factors are normal, the first product is
-//! exact and the second rounds once, so subnormal results are kept.
+//! AVX2 has no `vscalef`: the exp adds `n` to the exponent bits of
+//! `e^r`, which is exact while the result is normal. Where a lane's result
+//! may be subnormal (`z` below `Z_NORMAL`, a rare branch) it scales in two
+//! steps instead, `p * 2^(n - h) * 2^h` with `h = floor(n / 2)`: both
+//! factors are normal, the first product is exact and the second rounds
+//! once, so subnormal results are kept.
 //!
 //! SAFETY (every `unsafe` block in this file): the intrinsics need AVX,
 //! AVX2 and FMA, and these methods run only inside the `avx2` table's
-//! `#[target_feature(enable = "avx2,fma")]` functions, which are
+//! `#[target_feature(enable = "avx2,fma,popcnt")]` functions, which are
 //! reachable only after the features were detected.
 
 use std::arch::x86_64::*;
@@ -17,7 +18,6 @@ use super::consts::*;
 use super::kernels;
 use crate::kernel::simd::Vector;
 
-const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
 const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
 
 /// `2^k` for integral `k` in [-126, 127]: `k + 2^23 + 127` has `k + 127`
@@ -134,21 +134,32 @@ unsafe impl Vector for F32x8 {
         unsafe {
             // max(lo, z) returns z when z is NaN (the second operand).
             let z = _mm256_max_ps(_mm256_set1_ps(Z_MIN_F32), self.0);
-            let n = _mm256_round_ps::<NEAREST>(_mm256_mul_ps(z, _mm256_set1_ps(LOG2E_F32)));
+            let big = _mm256_set1_ps(ROUND_F32);
+            let t = _mm256_fmadd_ps(z, _mm256_set1_ps(LOG2E_F32), big);
+            let n = _mm256_sub_ps(t, big);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI_F32), z);
             let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO_F32), r);
-            let mut p = _mm256_set1_ps(P_F32[5]);
-            for c in P_F32[..5].iter().rev() {
-                p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
+            let mut q = _mm256_set1_ps(Q_F32[5]);
+            for c in Q_F32[..5].iter().rev() {
+                q = _mm256_fmadd_ps(q, r, _mm256_set1_ps(*c));
             }
-            let r2 = _mm256_mul_ps(r, r);
-            let t = _mm256_fmadd_ps(p, r2, r);
-            let e = _mm256_add_ps(t, _mm256_set1_ps(1.0));
-            // n in [-150, 0]: h = floor(n/2) and n - h are in [-75, 0].
-            let h = _mm256_round_ps::<FLOOR>(_mm256_mul_ps(n, _mm256_set1_ps(0.5)));
-            let g = _mm256_sub_ps(n, h);
-            // NaN lanes: e is NaN, and NaN times anything stays NaN.
-            F32x8(_mm256_mul_ps(_mm256_mul_ps(e, pow2_ps(g)), pow2_ps(h)))
+            let e = _mm256_fmadd_ps(q, r, _mm256_set1_ps(1.0));
+            let low = _mm256_cmp_ps::<_CMP_LT_OQ>(z, _mm256_set1_ps(Z_NORMAL_F32));
+            if _mm256_movemask_ps(low) == 0 {
+                // Every result normal: add n to the exponent. The low bits
+                // of t are n (plus 2^22, which the shift pushes out).
+                let nb = _mm256_slli_epi32::<23>(_mm256_castps_si256(t));
+                F32x8(_mm256_castsi256_ps(_mm256_add_epi32(
+                    _mm256_castps_si256(e),
+                    nb,
+                )))
+            } else {
+                // n in [-150, 0]: h = floor(n/2) and n - h are in [-75, 0].
+                let h = _mm256_round_ps::<FLOOR>(_mm256_mul_ps(n, _mm256_set1_ps(0.5)));
+                let g = _mm256_sub_ps(n, h);
+                // NaN lanes: e is NaN, and NaN times anything stays NaN.
+                F32x8(_mm256_mul_ps(_mm256_mul_ps(e, pow2_ps(g)), pow2_ps(h)))
+            }
         }
     }
     #[inline(always)]
@@ -272,20 +283,31 @@ unsafe impl Vector for F64x4 {
     fn exp(self) -> Self {
         unsafe {
             let z = _mm256_max_pd(_mm256_set1_pd(Z_MIN_F64), self.0);
-            let n = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(z, _mm256_set1_pd(LOG2E_F64)));
+            let big = _mm256_set1_pd(ROUND_F64);
+            let t = _mm256_fmadd_pd(z, _mm256_set1_pd(LOG2E_F64), big);
+            let n = _mm256_sub_pd(t, big);
             let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI_F64), z);
             let r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO_F64), r);
-            let mut p = _mm256_set1_pd(P_F64[11]);
-            for c in P_F64[..11].iter().rev() {
-                p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(*c));
+            let mut q = _mm256_set1_pd(Q_F64[10]);
+            for c in Q_F64[..10].iter().rev() {
+                q = _mm256_fmadd_pd(q, r, _mm256_set1_pd(*c));
             }
-            let r2 = _mm256_mul_pd(r, r);
-            let t = _mm256_fmadd_pd(p, r2, r);
-            let e = _mm256_add_pd(t, _mm256_set1_pd(1.0));
-            // n in [-1077, 0]: h = floor(n/2) and n - h are in [-539, 0].
-            let h = _mm256_round_pd::<FLOOR>(_mm256_mul_pd(n, _mm256_set1_pd(0.5)));
-            let g = _mm256_sub_pd(n, h);
-            F64x4(_mm256_mul_pd(_mm256_mul_pd(e, pow2_pd(g)), pow2_pd(h)))
+            let e = _mm256_fmadd_pd(q, r, _mm256_set1_pd(1.0));
+            let low = _mm256_cmp_pd::<_CMP_LT_OQ>(z, _mm256_set1_pd(Z_NORMAL_F64));
+            if _mm256_movemask_pd(low) == 0 {
+                // Every result normal: add n (the low bits of t) to the
+                // exponent.
+                let nb = _mm256_slli_epi64::<52>(_mm256_castpd_si256(t));
+                F64x4(_mm256_castsi256_pd(_mm256_add_epi64(
+                    _mm256_castpd_si256(e),
+                    nb,
+                )))
+            } else {
+                // n in [-1077, 0]: h = floor(n/2) and n - h are in [-539, 0].
+                let h = _mm256_round_pd::<FLOOR>(_mm256_mul_pd(n, _mm256_set1_pd(0.5)));
+                let g = _mm256_sub_pd(n, h);
+                F64x4(_mm256_mul_pd(_mm256_mul_pd(e, pow2_pd(g)), pow2_pd(h)))
+            }
         }
     }
     #[inline(always)]
@@ -320,5 +342,5 @@ unsafe impl Vector for F64x4 {
     }
 }
 
-kernels!(F32, "avx2", "avx2,fma", F32x8, f32);
-kernels!(F64, "avx2", "avx2,fma", F64x4, f64);
+kernels!(F32, "avx2", "avx2,fma,popcnt", F32x8, f32);
+kernels!(F64, "avx2", "avx2,fma,popcnt", F64x4, f64);

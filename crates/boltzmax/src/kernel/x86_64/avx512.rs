@@ -3,7 +3,7 @@
 //!
 //! SAFETY (every `unsafe` block in this file): the intrinsics need
 //! AVX-512F/DQ, and these methods run only inside the `avx512` table's
-//! `#[target_feature(enable = "avx512f,avx512dq")]` functions, which are
+//! `#[target_feature(enable = "avx512f,avx512dq,popcnt")]` functions, which are
 //! reachable only after the features were detected.
 
 use std::arch::x86_64::*;
@@ -12,8 +12,6 @@ use super::consts::*;
 use super::kernels;
 use crate::kernel::simd::Vector;
 
-/// `_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC`.
-const NEAREST: i32 = 0x08;
 /// `vfpclass` categories +inf (0x08) and -inf (0x10).
 const INF_CLASS: i32 = 0x18;
 
@@ -141,16 +139,15 @@ unsafe impl Vector for F32x16 {
         unsafe {
             // max(lo, z) returns z when z is NaN (the second operand).
             let z = _mm512_max_ps(_mm512_set1_ps(Z_MIN_F32), self.0);
-            let n = _mm512_roundscale_ps::<NEAREST>(_mm512_mul_ps(z, _mm512_set1_ps(LOG2E_F32)));
+            let big = _mm512_set1_ps(ROUND_F32);
+            let n = _mm512_sub_ps(_mm512_fmadd_ps(z, _mm512_set1_ps(LOG2E_F32), big), big);
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI_F32), z);
             let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO_F32), r);
-            let mut p = _mm512_set1_ps(P_F32[5]);
-            for c in P_F32[..5].iter().rev() {
-                p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(*c));
+            let mut q = _mm512_set1_ps(Q_F32[5]);
+            for c in Q_F32[..5].iter().rev() {
+                q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(*c));
             }
-            let r2 = _mm512_mul_ps(r, r);
-            let t = _mm512_fmadd_ps(p, r2, r);
-            let e = _mm512_add_ps(t, _mm512_set1_ps(1.0));
+            let e = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0));
             F32x16(_mm512_scalef_ps(e, n))
         }
     }
@@ -203,16 +200,15 @@ unsafe impl Vector for F64x8 {
     fn exp(self) -> Self {
         unsafe {
             let z = _mm512_max_pd(_mm512_set1_pd(Z_MIN_F64), self.0);
-            let n = _mm512_roundscale_pd::<NEAREST>(_mm512_mul_pd(z, _mm512_set1_pd(LOG2E_F64)));
+            let big = _mm512_set1_pd(ROUND_F64);
+            let n = _mm512_sub_pd(_mm512_fmadd_pd(z, _mm512_set1_pd(LOG2E_F64), big), big);
             let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI_F64), z);
             let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO_F64), r);
-            let mut p = _mm512_set1_pd(P_F64[11]);
-            for c in P_F64[..11].iter().rev() {
-                p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(*c));
+            let mut q = _mm512_set1_pd(Q_F64[10]);
+            for c in Q_F64[..10].iter().rev() {
+                q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(*c));
             }
-            let r2 = _mm512_mul_pd(r, r);
-            let t = _mm512_fmadd_pd(p, r2, r);
-            let e = _mm512_add_pd(t, _mm512_set1_pd(1.0));
+            let e = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0));
             F64x8(_mm512_scalef_pd(e, n))
         }
     }
@@ -230,5 +226,5 @@ unsafe impl Vector for F64x8 {
     }
 }
 
-kernels!(F32, "avx512", "avx512f,avx512dq", F32x16, f32);
-kernels!(F64, "avx512", "avx512f,avx512dq", F64x8, f64);
+kernels!(F32, "avx512", "avx512f,avx512dq,popcnt", F32x16, f32);
+kernels!(F64, "avx512", "avx512f,avx512dq,popcnt", F64x8, f64);
