@@ -345,7 +345,7 @@ fn case() -> impl Strategy<Value = (Vec<Entry>, f64, Sc)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
 
     #[test]
     fn f32_tables_match_scalar((e, spread, sc) in case()) {
