@@ -5,7 +5,10 @@
 mod sample_common;
 
 use boltzmax::Params;
-use boltzmax::sample::{Categorical, gumbel_max, stream_rng};
+use boltzmax::sample::{
+    AliasTable, Categorical, GumbelSoftmax, exponential_race, exponential_race_weights, gumbel_max,
+    stream_rng,
+};
 use rand::distr::Distribution;
 use sample_common::{assert_fits, reference_probs};
 
@@ -140,4 +143,73 @@ fn goodness_of_fit_detects_small_errors() {
     moved[1] += 0.01;
     let (pv, _, _) = sample_common::chi2_pvalue(&counts, &moved);
     assert!(pv < sample_common::ALPHA, "p-value {pv}");
+}
+
+#[test]
+fn alias_race_and_gumbel_softmax_fit_softmax() {
+    for (ci, (name, x)) in cases().into_iter().enumerate() {
+        for (ti, t) in [0.4, 1.0, 2.5].into_iter().enumerate() {
+            let exact = reference_probs(&x, t);
+            let p = Params::temperature(t).unwrap();
+            let mut rng = stream_rng(17, (ci * 10 + ti) as u64);
+            let a = AliasTable::new(&x, &p).unwrap();
+            for (got, want) in a.probabilities().iter().zip(&exact) {
+                assert!((got - want).abs() < 1e-14, "{name}: {got} vs {want}");
+            }
+            let counts = draw_counts(x.len(), 200_000, || a.sample(&mut rng));
+            assert_fits(&format!("alias {name} T={t}"), &counts, &exact);
+
+            let counts = draw_counts(x.len(), 60_000, || {
+                exponential_race(&x, &p, &mut rng).unwrap()
+            });
+            assert_fits(&format!("race {name} T={t}"), &counts, &exact);
+            let w: Vec<f64> = exact.iter().map(|q| q * 3.5).collect();
+            let counts = draw_counts(x.len(), 60_000, || {
+                exponential_race_weights(&w, &mut rng).unwrap()
+            });
+            assert_fits(&format!("race weights {name} T={t}"), &counts, &exact);
+
+            // The argmax of a Gumbel-softmax sample at any tau is a draw
+            // from softmax(logits): scale the logits by 1/T first.
+            let xt: Vec<f64> = x.iter().map(|v| v / t).collect();
+            let counts = draw_counts(x.len(), 40_000, || {
+                GumbelSoftmax::sample(&xt, 0.3, false, &mut rng)
+                    .unwrap()
+                    .index()
+            });
+            assert_fits(
+                &format!("gumbel-softmax argmax {name} T={t}"),
+                &counts,
+                &exact,
+            );
+        }
+    }
+}
+
+/// Alias tables on a large skewed distribution with zeros, and the f32
+/// path.
+#[test]
+fn alias_large_and_f32() {
+    let n = 3000;
+    let w: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 7 == 0 {
+                0.0
+            } else {
+                1.0 / (1 + i) as f64
+            }
+        })
+        .collect();
+    let total: f64 = w.iter().sum();
+    let exact: Vec<f64> = w.iter().map(|v| v / total).collect();
+    let a = AliasTable::from_weights(&w).unwrap();
+    let mut rng = stream_rng(18, 0);
+    let counts = draw_counts(n, 2_000_000, || a.sample(&mut rng));
+    assert_fits("alias large", &counts, &exact);
+
+    let x32 = [1.0_f32, -2.0, 0.5, f32::NEG_INFINITY, 3.0];
+    let exact = reference_probs(&x32.map(|v| v as f64), 1.0);
+    let a = AliasTable::new(&x32, &Params::default()).unwrap();
+    let counts = draw_counts(5, 200_000, || a.sample(&mut rng));
+    assert_fits("alias f32", &counts, &exact);
 }

@@ -3,7 +3,8 @@
 
 use boltzmax::Params;
 use boltzmax::sample::{
-    Categorical, PortableRng, SplitMix64, gumbel_max, open01, open01_f32, stream_rng, uniform,
+    AliasTable, Categorical, Chain, ChainConfig, PortableRng, SplitMix64, exponential_race,
+    gumbel_max, open01, open01_f32, stream_rng, uniform,
 };
 use rand::distr::Distribution;
 use rand::{RngCore, SeedableRng};
@@ -104,4 +105,29 @@ fn gumbel_max_draws_are_pinned_and_use_one_word_per_logit() {
         b.next_u64();
     }
     assert_eq!(a.next_u64(), b.next_u64());
+}
+
+#[test]
+fn alias_race_and_chain_draws_are_pinned() {
+    let x = [2.0_f64, 1.0, 0.5, -1.0, 0.0, 1.5];
+    let p = Params::temperature(0.8).unwrap();
+    let a = AliasTable::new(&x, &p).unwrap();
+    let mut r = stream_rng(7, 6);
+    let d: Vec<usize> = (0..16).map(|_| a.sample(&mut r)).collect();
+    assert_eq!(d, [1, 0, 5, 0, 0, 2, 0, 5, 2, 0, 0, 1, 0, 0, 0, 0]);
+    let mut r = stream_rng(7, 7);
+    let d: Vec<usize> = (0..16)
+        .map(|_| exponential_race(&x, &p, &mut r).unwrap())
+        .collect();
+    assert_eq!(d, [1, 5, 0, 5, 5, 5, 5, 0, 0, 5, 0, 0, 0, 0, 0, 0]);
+    let c = Chain::new(&ChainConfig {
+        temperature: 0.8,
+        top_k: Some(4),
+        top_p: Some(0.9),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut r = stream_rng(7, 8);
+    let d: Vec<usize> = (0..16).map(|_| c.sample(&x, &mut r).unwrap()).collect();
+    assert_eq!(d, [1, 0, 0, 5, 5, 0, 0, 5, 5, 5, 0, 5, 5, 0, 0, 1]);
 }

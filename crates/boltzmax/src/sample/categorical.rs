@@ -92,7 +92,11 @@ impl Categorical {
                 reason: format!("weight {i} is {w}; weights must be finite and >= 0"),
             });
         }
-        Self::from_softmax(weights).ok_or_else(|| Error::NothingToSample {
+        // Scaled by the largest weight so that the running sum cannot
+        // overflow.
+        let max = weights.iter().copied().fold(0.0, f64::max);
+        let scaled: Vec<f64> = weights.iter().map(|w| w / max).collect();
+        Self::from_softmax(&scaled).ok_or_else(|| Error::NothingToSample {
             reason: if weights.is_empty() {
                 "the row is empty".into()
             } else {

@@ -7,6 +7,14 @@
 //! - [`Categorical`]: inverse CDF. O(n) setup, O(log n) per draw; implements
 //!   [`rand::distr::Distribution<usize>`].
 //! - [`gumbel_max`]: one draw in one pass, no exponentials, no normaliser.
+//! - [`exponential_race`]: the first of exponential clocks `E_i / p_i`.
+//! - [`AliasTable`]: Vose's alias method, O(1) draws (one `u64` each) from
+//!   one fixed distribution.
+//! - [`GumbelSoftmax`]: the relaxed one-hot sample, straight-through
+//!   hard option, forward and backward.
+//! - [`Chain`]: the decoding chain (temperature, top-k, top-p, min-p,
+//!   typical in a stated order, or greedy), giving the [`Kept`] set, its
+//!   renormalised probabilities and a draw.
 //!
 //! # Reproducibility
 //!
@@ -39,13 +47,21 @@
 //! assert!(a < 4 && b < 4);
 //! ```
 
+mod alias;
 mod categorical;
+mod chain;
 mod check;
 mod gumbel;
+mod gumbel_softmax;
+mod race;
 mod rng;
 
+pub use alias::AliasTable;
 pub use categorical::Categorical;
+pub use chain::{Chain, ChainConfig, Kept, Order, Stage};
 pub use gumbel::gumbel_max;
+pub use gumbel_softmax::GumbelSoftmax;
+pub use race::{exponential_race, exponential_race_weights};
 pub use rng::{
     PortableRng, SplitMix64, Xoshiro256PlusPlus, exponential, gumbel, open01, open01_f32,
     stream_rng, uniform,

@@ -1,0 +1,733 @@
+//! The decoding chain: temperature, top-k, top-p (nucleus), min-p and
+//! typical sampling, in an order the caller states.
+//!
+//! # Stages
+//!
+//! Each stage sees the candidates the previous stages kept, with their
+//! probabilities renormalised over that set at the temperature applied so
+//! far (`T` below is the product of the temperature stages already run;
+//! `z_i = (x_i - m) / T` with `m` the largest kept logit, in `f64`):
+//!
+//! | stage         | keeps                                                          |
+//! |---------------|----------------------------------------------------------------|
+//! | temperature t | everything; later stages and the draw see `T * t`              |
+//! | top-k k       | the k largest logits                                           |
+//! | top-p p       | the fewest most likely candidates whose mass reaches p         |
+//! | min-p q       | `p_i >= q * p_max`, tested in logit space: `x_i - m >= T ln q` |
+//! | typical τ     | the fewest candidates closest to the entropy, `|-ln p_i - H|`, whose mass reaches τ |
+//!
+//! # One tie rule at every cut-off
+//!
+//! Every cut-off is a threshold on a value (a logit, a probability, a
+//! typicality score), and a candidate whose value equals the threshold is
+//! **kept**: top-k keeps every logit tied with the k-th largest (so it may
+//! keep more than k, as Hugging Face's `TopKLogitsWarper` does), top-p and
+//! typical keep every candidate tied with the one that reaches the mass.
+//! Kept sets therefore never depend on the order of the vocabulary.
+//! Greedy decoding is the one place a single index must be chosen: the
+//! lowest index among the tied maxima.
+//!
+//! # Orders
+//!
+//! [`Order::HuggingFace`] (the default) is the order of `transformers`'
+//! `generate`: temperature, top-k, top-p, min-p, typical (temperature
+//! first, so it shapes what top-p and min-p see). [`Order::LlamaCpp`] is
+//! llama.cpp's default sampler chain: top-k, typical, top-p, min-p,
+//! temperature (temperature last: it changes only the final draw).
+//! [`Order::Custom`] takes any sequence of stages. Stages left unset are
+//! skipped; a stage set but missing from a custom order is an error.
+//!
+//! # Cost
+//!
+//! No stage sorts the whole vocabulary unless what it must look at is the
+//! whole vocabulary: top-k finds its threshold with a k-element heap in
+//! one pass, min-p is one comparison per logit, top-p first tries the
+//! bounded candidate set `z_i >= -20` (sorted alone when its mass already
+//! reaches p; the whole set otherwise), typical sorts the candidates it is
+//! given. The kept set is always listed in increasing index order.
+//!
+//! # Precision
+//!
+//! Probabilities of kept candidates are computed in `f64`. On the whole
+//! vocabulary, top-p takes the normaliser from the SIMD kernels (exp in the
+//! logits' precision, summed in f64), so a nucleus boundary within about
+//! 1e-7 (f32) or 1e-15 (f64) of p can fall either way.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fmt;
+use std::str::FromStr;
+
+use rand::Rng;
+use rand::distr::Distribution;
+use rayon::prelude::*;
+
+use super::categorical::Categorical;
+use super::rng::stream_rng;
+use crate::error::{Error, Result};
+use crate::params::Scaling;
+use crate::real::Real;
+
+/// One stage of the decoding chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    /// Divide the logits by the temperature.
+    Temperature,
+    /// Keep the k largest logits.
+    TopK,
+    /// Nucleus: keep the most likely candidates up to mass p.
+    TopP,
+    /// Keep candidates with probability at least q times the largest.
+    MinP,
+    /// Locally typical sampling (Meister et al., 2023).
+    Typical,
+}
+
+impl Stage {
+    /// The stage's name as [`FromStr`] reads it: `temperature`, `top-k`,
+    /// `top-p`, `min-p`, `typical`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Temperature => "temperature",
+            Stage::TopK => "top-k",
+            Stage::TopP => "top-p",
+            Stage::MinP => "min-p",
+            Stage::Typical => "typical",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = Error;
+    /// Reads a stage name (`_` and `-` both accepted; `temp`, `k`, `p`,
+    /// `typical-p` as short forms).
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "temperature" | "temp" | "t" => Stage::Temperature,
+                "top-k" | "topk" | "k" => Stage::TopK,
+                "top-p" | "topp" | "p" | "nucleus" => Stage::TopP,
+                "min-p" | "minp" => Stage::MinP,
+                "typical" | "typical-p" | "typ-p" => Stage::Typical,
+                _ => {
+                    return Err(Error::InvalidParameter {
+                        name: "order",
+                        reason: format!(
+                            "unknown stage {s:?}; expected temperature, top-k, top-p, min-p or typical"
+                        ),
+                    });
+                }
+            },
+        )
+    }
+}
+
+/// The order in which the stages run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Order {
+    /// temperature, top-k, top-p, min-p, typical (Hugging Face
+    /// `transformers`; the default).
+    #[default]
+    HuggingFace,
+    /// top-k, typical, top-p, min-p, temperature (llama.cpp's default
+    /// sampler chain).
+    LlamaCpp,
+    /// Any sequence of stages, each at most once.
+    Custom(Vec<Stage>),
+}
+
+const HF: [Stage; 5] = [
+    Stage::Temperature,
+    Stage::TopK,
+    Stage::TopP,
+    Stage::MinP,
+    Stage::Typical,
+];
+const LLAMA: [Stage; 5] = [
+    Stage::TopK,
+    Stage::Typical,
+    Stage::TopP,
+    Stage::MinP,
+    Stage::Temperature,
+];
+
+impl Order {
+    /// The stages in order.
+    pub fn stages(&self) -> &[Stage] {
+        match self {
+            Order::HuggingFace => &HF,
+            Order::LlamaCpp => &LLAMA,
+            Order::Custom(v) => v,
+        }
+    }
+}
+
+impl FromStr for Order {
+    type Err = Error;
+    /// `hf` / `huggingface` / `vllm`, `llama` / `llama.cpp`, or a comma
+    /// separated list of stages such as `top-k,min-p,temperature`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "hf" | "huggingface" | "hugging-face" | "transformers" | "vllm" => {
+                Ok(Order::HuggingFace)
+            }
+            "llama" | "llama.cpp" | "llamacpp" | "llama-cpp" => Ok(Order::LlamaCpp),
+            list => list
+                .split(',')
+                .map(Stage::from_str)
+                .collect::<Result<Vec<_>>>()
+                .map(Order::Custom),
+        }
+    }
+}
+
+/// What a [`Chain`] does; validated by [`Chain::new`].
+///
+/// ```
+/// use boltzmax::sample::{Chain, ChainConfig, Order};
+/// let chain = Chain::new(&ChainConfig {
+///     temperature: 0.8,
+///     top_k: Some(50),
+///     top_p: Some(0.9),
+///     ..ChainConfig::default()
+/// })
+/// .unwrap();
+/// let kept = chain.kept(&[3.0_f32, 1.0, 2.5, -1.0, 2.9]).unwrap();
+/// assert_eq!(kept.indices(), &[0, 2, 4]);
+/// let total: f64 = kept.probabilities().iter().sum();
+/// assert!((total - 1.0).abs() < 1e-15);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainConfig {
+    /// Temperature (finite, > 0; default 1). For T = 0 use [`Chain::greedy`].
+    pub temperature: f64,
+    /// Top-k: k >= 1.
+    pub top_k: Option<usize>,
+    /// Top-p: p in (0, 1]; 1 keeps everything.
+    pub top_p: Option<f64>,
+    /// Min-p: q in [0, 1]; 0 keeps everything, 1 only the maxima.
+    pub min_p: Option<f64>,
+    /// Typical: mass in (0, 1]; 1 keeps everything.
+    pub typical: Option<f64>,
+    /// The order the stages run in.
+    pub order: Order,
+}
+
+impl Default for ChainConfig {
+    fn default() -> Self {
+        ChainConfig {
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+            min_p: None,
+            typical: None,
+            order: Order::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Op {
+    Temperature(f64),
+    TopK(usize),
+    TopP(f64),
+    MinP(f64),
+    Typical(f64),
+}
+
+/// A validated decoding chain (or greedy decoding).
+///
+/// [`Chain::kept`] gives the kept set and its renormalised probabilities;
+/// [`Chain::sample`] draws from it with one `u64` from the generator
+/// (the inverse CDF of [`Categorical`] over the kept set in increasing
+/// index order). Value stability: for a given generator state and logits
+/// the draw is fixed across platforms and boltzmax 0.x releases, up to
+/// last-bit differences of `exp` between SIMD paths (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    ops: Vec<Op>,
+    greedy: bool,
+}
+
+fn bad(name: &'static str, reason: String) -> Error {
+    Error::InvalidParameter { name, reason }
+}
+
+impl Chain {
+    /// Validates the configuration: an invalid temperature, k = 0, top-p
+    /// outside (0, 1], min-p outside [0, 1], typical outside (0, 1], a
+    /// stage listed twice, or a set stage missing from a custom order is
+    /// an error.
+    pub fn new(c: &ChainConfig) -> Result<Self> {
+        if !(c.temperature.is_finite() && c.temperature > 0.0) {
+            return Err(Error::InvalidTemperature {
+                value: format!("{}", c.temperature),
+            });
+        }
+        if c.top_k == Some(0) {
+            return Err(bad("top-k", "k must be at least 1, got 0".into()));
+        }
+        if let Some(p) = c.top_p
+            && !(p > 0.0 && p <= 1.0)
+        {
+            return Err(bad("top-p", format!("p must be in (0, 1], got {p}")));
+        }
+        if let Some(q) = c.min_p
+            && !(0.0..=1.0).contains(&q)
+        {
+            return Err(bad("min-p", format!("min-p must be in [0, 1], got {q}")));
+        }
+        if let Some(m) = c.typical
+            && !(m > 0.0 && m <= 1.0)
+        {
+            return Err(bad("typical", format!("mass must be in (0, 1], got {m}")));
+        }
+        let stages = c.order.stages();
+        for (i, s) in stages.iter().enumerate() {
+            if stages[..i].contains(s) {
+                return Err(bad("order", format!("stage {s} is listed twice")));
+            }
+        }
+        let set = [
+            (Stage::Temperature, c.temperature != 1.0),
+            (Stage::TopK, c.top_k.is_some()),
+            (Stage::TopP, c.top_p.is_some()),
+            (Stage::MinP, c.min_p.is_some()),
+            (Stage::Typical, c.typical.is_some()),
+        ];
+        for (s, on) in set {
+            if on && !stages.contains(&s) {
+                return Err(bad("order", format!("{s} is set but not in the order")));
+            }
+        }
+        let ops = stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::Temperature => {
+                    (c.temperature != 1.0).then_some(Op::Temperature(c.temperature))
+                }
+                Stage::TopK => c.top_k.map(Op::TopK),
+                Stage::TopP => c.top_p.map(Op::TopP),
+                Stage::MinP => c.min_p.map(Op::MinP),
+                Stage::Typical => c.typical.map(Op::Typical),
+            })
+            .collect();
+        Ok(Chain { ops, greedy: false })
+    }
+
+    /// Greedy decoding (the T = 0 limit as an explicit mode): the largest
+    /// logit, the lowest index among ties (several +inf logits included).
+    ///
+    /// ```
+    /// use boltzmax::sample::Chain;
+    /// let k = Chain::greedy().kept(&[1.0_f64, 3.0, 3.0, 2.0]).unwrap();
+    /// assert_eq!((k.indices(), k.probabilities()), (&[1][..], &[1.0][..]));
+    /// ```
+    pub fn greedy() -> Self {
+        Chain {
+            ops: Vec::new(),
+            greedy: true,
+        }
+    }
+
+    /// True for [`Chain::greedy`].
+    pub fn is_greedy(&self) -> bool {
+        self.greedy
+    }
+
+    /// The kept set of `logits` and its renormalised probabilities.
+    ///
+    /// Errors: an empty row, a NaN logit ([`Error::NanLogit`]), every logit
+    /// -inf, or two +inf logits outside greedy mode
+    /// ([`Error::NothingToSample`]). One +inf logit is kept alone.
+    pub fn kept<F: Real>(&self, logits: &[F]) -> Result<Kept> {
+        let (indices, weights) = self.kept_weights(logits)?;
+        let cat = Categorical::from_weights(&weights)?;
+        // Directly w_i / sum, not differences of the running sums (which
+        // lose the relative accuracy of small probabilities).
+        let total: f64 = weights.iter().sum();
+        let probs = weights.iter().map(|w| w / total).collect();
+        Ok(Kept {
+            indices,
+            probs,
+            cat,
+        })
+    }
+
+    /// One draw: [`Chain::kept`] then one inverse-CDF draw over it (one
+    /// `u64` from `rng`; none in greedy mode).
+    pub fn sample<F: Real, R: Rng + ?Sized>(&self, logits: &[F], rng: &mut R) -> Result<usize> {
+        if self.greedy {
+            return greedy(logits);
+        }
+        Ok(self.kept(logits)?.sample(rng))
+    }
+
+    /// One draw per row of a row-major batch (`rows.len()` a multiple of
+    /// `width`), rows in parallel on rayon's pool. Row `r` draws from
+    /// `stream_rng(seed, r)`, so the result does not depend on the number
+    /// of threads. The first failing row's error is returned.
+    pub fn sample_rows<F: Real>(&self, rows: &[F], width: usize, seed: u64) -> Result<Vec<usize>> {
+        if width == 0 || !rows.len().is_multiple_of(width) {
+            return Err(Error::LengthMismatch {
+                what: "rows",
+                got: rows.len(),
+                expected: rows.len().div_ceil(width.max(1)) * width.max(1),
+            });
+        }
+        rows.par_chunks(width)
+            .enumerate()
+            .map(|(r, row)| self.sample(row, &mut stream_rng(seed, r as u64)))
+            .collect()
+    }
+
+    fn kept_weights<F: Real>(&self, x: &[F]) -> Result<(Vec<usize>, Vec<f64>)> {
+        if x.len() > u32::MAX as usize {
+            return Err(bad(
+                "logits",
+                format!("{} entries; at most 2^32 - 1 are supported", x.len()),
+            ));
+        }
+        if self.greedy {
+            return Ok((vec![greedy(x)?], vec![1.0]));
+        }
+        let m = (F::kernels().max)(x);
+        if x.is_empty() {
+            return Err(Error::NothingToSample {
+                reason: "the row is empty".into(),
+            });
+        }
+        if m.is_nan() {
+            let index = x.iter().position(|v| v.is_nan()).unwrap_or(0);
+            return Err(Error::NanLogit { index });
+        }
+        if m == F::NEG_INFINITY {
+            return Err(Error::NothingToSample {
+                reason: "every logit is -inf".into(),
+            });
+        }
+        if m == F::INFINITY {
+            let mut infs = x.iter().enumerate().filter(|(_, v)| **v == F::INFINITY);
+            let first = infs.next().map(|(i, _)| i).unwrap_or(0);
+            if let Some((second, _)) = infs.next() {
+                return Err(Error::NothingToSample {
+                    reason: format!(
+                        "logits {first} and {second} are both +inf: their probabilities are undefined"
+                    ),
+                });
+            }
+            return Ok((vec![first], vec![1.0]));
+        }
+        let mut st = State {
+            x,
+            cand: None,
+            t: 1.0,
+            m: m.to_f64(),
+        };
+        for &op in &self.ops {
+            st.apply(op)?;
+        }
+        let idx: Vec<usize> = match st.cand {
+            Some(c) => c.into_iter().map(|i| i as usize).collect(),
+            None => (0..x.len()).filter(|&i| x[i] > F::NEG_INFINITY).collect(),
+        };
+        let mk = idx
+            .iter()
+            .map(|&i| x[i].to_f64())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let w = idx
+            .iter()
+            .map(|&i| ((x[i].to_f64() - mk) / st.t).exp())
+            .collect();
+        Ok((idx, w))
+    }
+}
+
+/// Argmax, lowest index among ties; errors for empty rows, NaN, all -inf.
+fn greedy<F: Real>(x: &[F]) -> Result<usize> {
+    let mut best: Option<(usize, F)> = None;
+    for (i, &v) in x.iter().enumerate() {
+        if v.is_nan() {
+            return Err(Error::NanLogit { index: i });
+        }
+        if v > F::NEG_INFINITY && best.is_none_or(|(_, b)| v > b) {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i).ok_or_else(|| Error::NothingToSample {
+        reason: if x.is_empty() {
+            "the row is empty".into()
+        } else {
+            "every logit is -inf".into()
+        },
+    })
+}
+
+/// The candidates so far: `None` is every finite logit (not materialised).
+struct State<'a, F> {
+    x: &'a [F],
+    cand: Option<Vec<u32>>,
+    /// Product of the temperatures applied so far.
+    t: f64,
+    /// The largest logit of the current set.
+    m: f64,
+}
+
+/// A value with the total order, for the top-k heap (no NaN reaches it).
+#[derive(Clone, Copy, PartialEq)]
+struct Desc<F: Real>(F);
+impl<F: Real> Eq for Desc<F> {}
+impl<F: Real> PartialOrd for Desc<F> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<F: Real> Ord for Desc<F> {
+    // Reversed: the heap's top is the smallest of the k largest.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0)
+    }
+}
+
+/// Threshold `v` reaching `target` mass over `(key, mass)` pairs sorted by
+/// key: the key of the first pair at which the running mass reaches
+/// `target`, or the last key if rounding keeps it below.
+fn mass_threshold(sorted: &[(f64, f64)], target: f64) -> f64 {
+    let mut acc = 0.0;
+    for &(k, w) in sorted {
+        acc += w;
+        if acc >= target {
+            return k;
+        }
+    }
+    sorted.last().map_or(f64::NEG_INFINITY, |p| p.0)
+}
+
+impl<F: Real> State<'_, F> {
+    fn len(&self) -> usize {
+        self.cand.as_ref().map_or(self.x.len(), Vec::len)
+    }
+
+    /// Keeps the candidates for which `keep(x_i)` holds, in index order.
+    fn keep(&mut self, keep: impl Fn(F) -> bool) {
+        let x = self.x;
+        match &mut self.cand {
+            Some(c) => c.retain(|&i| keep(x[i as usize])),
+            None => {
+                self.cand = Some(
+                    (0..x.len() as u32)
+                        .filter(|&i| {
+                            let v = x[i as usize];
+                            v > F::NEG_INFINITY && keep(v)
+                        })
+                        .collect(),
+                );
+            }
+        }
+        self.m = self.fold_max();
+    }
+
+    fn fold_max(&self) -> f64 {
+        match &self.cand {
+            Some(c) => c
+                .iter()
+                .map(|&i| self.x[i as usize].to_f64())
+                .fold(f64::NEG_INFINITY, f64::max),
+            None => self.m,
+        }
+    }
+
+    /// `(z_i, exp z_i)` of every current candidate, `z_i = (x_i - m) / T`.
+    fn scaled(&self, filter: impl Fn(f64) -> bool) -> Vec<(f64, f64)> {
+        let z = |v: F| (v.to_f64() - self.m) / self.t;
+        let mut out = Vec::new();
+        let mut push = |v: F| {
+            let zi = z(v);
+            if filter(zi) {
+                out.push((zi, zi.exp()));
+            }
+        };
+        match &self.cand {
+            Some(c) => c.iter().for_each(|&i| push(self.x[i as usize])),
+            None => self
+                .x
+                .iter()
+                .filter(|v| **v > F::NEG_INFINITY)
+                .for_each(|&v| push(v)),
+        }
+        out
+    }
+
+    fn apply(&mut self, op: Op) -> Result<()> {
+        match op {
+            Op::Temperature(t) => {
+                self.t *= t;
+                if !(self.t.is_finite() && self.t > 0.0) {
+                    return Err(Error::InvalidTemperature {
+                        value: format!("{} (the product of the chain's temperatures)", self.t),
+                    });
+                }
+            }
+            Op::TopK(k) => self.top_k(k),
+            Op::MinP(q) => {
+                if q > 0.0 {
+                    let (m, thr) = (self.m, self.t * q.ln());
+                    self.keep(|v| v.to_f64() - m >= thr);
+                }
+            }
+            Op::TopP(p) => {
+                if p < 1.0 {
+                    self.top_p(p);
+                }
+            }
+            Op::Typical(mass) => {
+                if mass < 1.0 {
+                    self.typical(mass);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn top_k(&mut self, k: usize) {
+        if self.len() <= k {
+            return;
+        }
+        let kth = match &self.cand {
+            Some(c) => {
+                let mut v: Vec<F> = c.iter().map(|&i| self.x[i as usize]).collect();
+                let (_, kth, _) = v.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+                *kth
+            }
+            None => {
+                // One pass with a k-element heap of the largest values; most
+                // logits fail the first comparison and cost nothing more.
+                let mut heap: BinaryHeap<Desc<F>> = BinaryHeap::with_capacity(k + 1);
+                let mut lo = F::NEG_INFINITY;
+                for &v in self.x {
+                    if heap.len() < k {
+                        if v > F::NEG_INFINITY {
+                            heap.push(Desc(v));
+                            lo = heap.peek().map_or(lo, |d| d.0);
+                        }
+                    } else if v > lo {
+                        heap.pop();
+                        heap.push(Desc(v));
+                        lo = heap.peek().map_or(lo, |d| d.0);
+                    }
+                }
+                if heap.len() < k {
+                    return; // fewer than k finite logits
+                }
+                lo
+            }
+        };
+        self.keep(|v| v >= kth);
+    }
+
+    fn top_p(&mut self, p: f64) {
+        // The normaliser of the current set, relative to its maximum.
+        let total = match &self.cand {
+            Some(_) => self.scaled(|_| true).iter().map(|e| e.1).sum::<f64>(),
+            None => {
+                let s = (F::kernels().exp_sum)(
+                    self.x,
+                    F::from_f64(self.m),
+                    Scaling::Div(F::from_f64(self.t)),
+                );
+                1.0 + s.rest()
+            }
+        };
+        let target = p * total;
+        // Bounded candidate set first: everything within e^-20 of the top.
+        // If its mass reaches the target, the nucleus lies inside it
+        // (every candidate outside is less likely than every one inside).
+        let mut c = self.scaled(|z| z >= -20.0);
+        let inside: f64 = c.iter().map(|e| e.1).sum();
+        if inside < target && c.len() < self.len() {
+            c = self.scaled(|_| true); // fallback: the whole set
+        }
+        c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let zmin = mass_threshold(&c, target);
+        let (m, t) = (self.m, self.t);
+        self.keep(|v| (v.to_f64() - m) / t >= zmin);
+    }
+
+    fn typical(&mut self, mass: f64) {
+        let c = self.scaled(|_| true);
+        let total: f64 = c.iter().map(|e| e.1).sum();
+        let ln_total = total.ln();
+        // H = -sum p ln p with ln p = z - ln(total).
+        let h: f64 = -c
+            .iter()
+            .map(|&(z, w)| {
+                if w > 0.0 {
+                    w / total * (z - ln_total)
+                } else {
+                    0.0
+                }
+            })
+            .sum::<f64>();
+        let score = |z: f64| (-(z - ln_total) - h).abs();
+        // Sorted by score ascending; `mass_threshold` reads keys in order.
+        let mut s: Vec<(f64, f64)> = c.iter().map(|&(z, w)| (-score(z), w / total)).collect();
+        s.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let smax = -mass_threshold(&s, mass);
+        let (m, t) = (self.m, self.t);
+        self.keep(|v| score((v.to_f64() - m) / t) <= smax);
+    }
+}
+
+/// The outcome of a [`Chain`]: the kept vocabulary indices (increasing)
+/// and their renormalised probabilities; implements
+/// `Distribution<usize>` returning vocabulary indices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept {
+    indices: Vec<usize>,
+    probs: Vec<f64>,
+    cat: Categorical,
+}
+
+impl Kept {
+    /// The kept vocabulary indices, increasing.
+    pub fn indices(&self) -> &[usize] {
+        &self.indices
+    }
+
+    /// The probability of each kept index (same order), summing to 1.
+    pub fn probabilities(&self) -> &[f64] {
+        &self.probs
+    }
+
+    /// The probability of every vocabulary entry (0 outside the kept set).
+    pub fn dense_probabilities(&self, n: usize) -> Vec<f64> {
+        let mut out = vec![0.0; n];
+        for (&i, &p) in self.indices.iter().zip(&self.probs) {
+            out[i] = p;
+        }
+        out
+    }
+
+    /// Number of kept entries (at least 1).
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Always false: a kept set has an entry.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+}
+
+impl Distribution<usize> for Kept {
+    #[inline]
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
+        self.indices[self.cat.sample(rng)]
+    }
+}
