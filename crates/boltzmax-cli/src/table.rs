@@ -1,7 +1,10 @@
 //! Labelled tables for the learning commands (`calibrate`, `classify`):
 //! a matrix of numbers with an optional header line, from CSV/text or a
 //! 2-d `.npy` file, integer label files, row-index files, and writing a
-//! matrix as CSV or `.npy` without leaving a partial file.
+//! matrix as CSV or `.npy` without leaving a partial file (through the
+//! shared `output` module). The shared `input` reader serves unlabelled
+//! rows; these tables also carry a header and each row's line number, for
+//! messages that name the line of a bad logit or label.
 //!
 //! Text: one row per line, numbers separated by commas or whitespace;
 //! blank lines and everything after `#` are skipped; a first line with a
@@ -13,6 +16,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use ndarray::{Array1, Array2, ArrayD};
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+
+use crate::output::push_number;
+/// Re-exported for the commands that already write through this module.
+pub use crate::output::write_atomically;
 
 /// A dense matrix read from a file.
 #[derive(Debug, Clone)]
@@ -283,8 +290,12 @@ pub fn write_matrix(
             s.push('\n');
         }
         for row in values.chunks(cols.max(1)) {
-            let cells: Vec<String> = row.iter().map(|&v| number(v)).collect();
-            s.push_str(&cells.join(","));
+            for (j, &v) in row.iter().enumerate() {
+                if j > 0 {
+                    s.push(',');
+                }
+                push_number(&mut s, v);
+            }
             s.push('\n');
         }
         s.into_bytes()
@@ -308,33 +319,10 @@ pub fn write_labels(path: &Path, labels: &[usize]) -> Result<()> {
     write_atomically(path, &bytes)
 }
 
-/// Temporary file in the target's directory, then rename.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: cannot write: {e}", path.display())
-    })
-}
-
-/// The shortest decimal that reads back to `v`, in exponent form when
-/// tiny or huge (so 1e-300 is six characters, not three hundred).
+/// The shortest decimal that reads back to `v` (the shared `output`
+/// notation), as a `String`.
 pub fn number(v: f64) -> String {
-    if v != 0.0 && v.is_finite() && (v.abs() < 1e-4 || v.abs() >= 1e16) {
-        format!("{v:e}")
-    } else {
-        format!("{v}")
-    }
+    let mut s = String::new();
+    push_number(&mut s, v);
+    s
 }
