@@ -33,35 +33,47 @@ pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// A Gamma(shape, 1) draw, Marsaglia and Tsang (2000); shapes below 1 use
-/// `G(a) = G(a + 1) U^(1/a)`.
-pub(crate) fn gamma<R: Rng + ?Sized>(rng: &mut R, shape: f64) -> f64 {
+/// Both normals of one Box-Muller transform.
+#[inline]
+fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
+    let u1 = uniform_open(rng);
+    let u2 = uniform_open(rng);
+    let r = (-2.0 * u1.ln()).sqrt();
+    let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
+    (r * c, r * s)
+}
+
+/// A Gamma(shape, 1) draw, Marsaglia and Tsang (2000), whose first
+/// proposal uses the given standard normal `z` (fresh normals after a
+/// rejection); shapes below 1 use `G(a) = G(a + 1) U^(1/a)`.
+fn gamma_with<R: Rng + ?Sized>(rng: &mut R, shape: f64, mut z: f64) -> f64 {
     if shape < 1.0 {
-        let g = gamma(rng, shape + 1.0);
+        let g = gamma_with(rng, shape + 1.0, z);
         return g * uniform_open(rng).powf(1.0 / shape);
     }
     let d = shape - 1.0 / 3.0;
     let c = 1.0 / (9.0 * d).sqrt();
     loop {
-        let x = standard_normal(rng);
-        let v = 1.0 + c * x;
-        if v <= 0.0 {
-            continue;
+        let v = 1.0 + c * z;
+        if v > 0.0 {
+            let v = v * v * v;
+            let u = uniform_open(rng);
+            let z2 = z * z;
+            if u < 1.0 - 0.0331 * z2 * z2 || u.ln() < 0.5 * z2 + d * (1.0 - v + v.ln()) {
+                return d * v;
+            }
         }
-        let v = v * v * v;
-        let u = uniform_open(rng);
-        let x2 = x * x;
-        if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 + d * (1.0 - v + v.ln()) {
-            return d * v;
-        }
+        z = standard_normal(rng);
     }
 }
 
-/// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`.
+/// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`,
+/// the two first proposals sharing one Box-Muller transform.
 #[inline]
 pub(crate) fn beta<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
-    let x = gamma(rng, a);
-    let y = gamma(rng, b);
+    let (z1, z2) = normal_pair(rng);
+    let x = gamma_with(rng, a, z1);
+    let y = gamma_with(rng, b, z2);
     x / (x + y)
 }
 
