@@ -46,24 +46,34 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
+# perf_counter (wall time) by default; --clock cpu switches to the process's
+# CPU time, which on a loaded shared machine is far closer to what a quiet
+# machine's wall time would be for single-threaded work (time spent waiting
+# for a core is not counted). For multi-threaded peers CPU time is the total
+# over their threads, so their "all threads" columns then read as CPU cost.
+CLOCK = time.perf_counter
+CLOCK_NAME = "wall time (time.perf_counter)"
+LOAD = "?"
+
+
 def bench(fn, min_time=0.02, repeats=7):
     """Median seconds per call: calls batched to take >= min_time each."""
     fn()
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
+        dt = CLOCK() - t0
         if dt >= min_time:
             break
         n *= 2
     samples = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(n):
             fn()
-        samples.append((time.perf_counter() - t0) / n)
+        samples.append((CLOCK() - t0) / n)
     return statistics.median(samples)
 
 
@@ -177,17 +187,20 @@ def candidates(P, op, x):
     out = np.empty_like(x)
     c = []
     if op == "softmax":
-        c.append(("boltzmax", lambda: bm.softmax(x, out=out)))
+        c.append(("boltzmax", lambda: bm.softmax(x, out=out, threads=1)))
+        c.append(("boltzmax-mt", lambda: bm.softmax(x, out=out)))
         c.append(("numpy", lambda: numpy_softmax(x, out)))
         if P.scipy:
             c.append(("scipy", lambda: P.scipy.softmax(x, axis=-1)))
     elif op == "log_softmax":
-        c.append(("boltzmax", lambda: bm.log_softmax(x, out=out)))
+        c.append(("boltzmax", lambda: bm.log_softmax(x, out=out, threads=1)))
+        c.append(("boltzmax-mt", lambda: bm.log_softmax(x, out=out)))
         c.append(("numpy", lambda: numpy_log_softmax(x, out)))
         if P.scipy:
             c.append(("scipy", lambda: P.scipy.log_softmax(x, axis=-1)))
     else:
-        c.append(("boltzmax", lambda: bm.logsumexp(x, axis=-1)))
+        c.append(("boltzmax", lambda: bm.logsumexp(x, axis=-1, threads=1)))
+        c.append(("boltzmax-mt", lambda: bm.logsumexp(x, axis=-1)))
         c.append(("numpy", lambda: numpy_logsumexp(x)))
         if P.scipy:
             c.append(("scipy", lambda: P.scipy.logsumexp(x, axis=-1)))
@@ -248,7 +261,7 @@ def run_speed(P, ops, shapes, quick):
                     res[name] = timed(P, entry)
                 floor = read_t if op == "logsumexp" else copy_t
                 rows.append((op, np.dtype(dtype).name, shape, x.size, floor, res))
-                best_peer = min((v, k) for k, v in res.items() if k != "boltzmax")
+                best_peer = min((v, k) for k, v in res.items() if not k.startswith("boltzmax"))
                 print(
                     f"{op:12s} {np.dtype(dtype).name:8s} {str(shape):16s} boltzmax {res['boltzmax']*1e9/x.size:7.3f} ns/el "
                     f"({res['boltzmax']/floor:5.2f}x floor)  best peer {best_peer[1]} {best_peer[0]*1e9/x.size:7.3f} ns/el  "
@@ -264,7 +277,6 @@ def exact(x, op):
 
     mpmath.mp.dps = 50
     row = [mpmath.mpf(float(v)) for v in x]
-    finite = [v for v in row if mpmath.isfinite(v)]
     if any(mpmath.isnan(v) for v in row) or not row:
         return None
     m = max(row)
@@ -272,11 +284,15 @@ def exact(x, op):
         return None
     e = [mpmath.exp(v - m) for v in row]
     s = mpmath.fsum(e)
+    # ln(s) as log1p of the terms other than the maximum's: at 50 digits
+    # 1 + 1e-235 rounds to 1, and ln s would come out as exactly 0.
+    k = row.index(m)
+    ln_s = mpmath.log1p(mpmath.fsum(v for i, v in enumerate(e) if i != k))
     if op == "softmax":
         return np.array([float(v / s) for v in e])
     if op == "log_softmax":
-        return np.array([float(v - m - mpmath.log(s)) for v in row])
-    return np.array([float(m + mpmath.log(s))])
+        return np.array([float(v - m - ln_s) for v in row])
+    return np.array([float(m + ln_s)])
 
 
 def ulps(got, ref, dtype):
@@ -395,7 +411,10 @@ def write_markdown(path, rows, acc, edges, P, cmd):
         "",
         "Median time per call in ns per element (the floor is a copy of the same bytes for softmax and log_softmax, "
         "a read-only row sum for logsumexp); `x floor` is boltzmax's time over the floor's; the last column is the "
-        "fastest peer's time over boltzmax's (above 1: boltzmax is faster). The machine is shared (2 cores) and noisy.",
+        "fastest peer's time over boltzmax's (above 1: boltzmax is faster); `boltzmax` is one thread, `boltzmax-mt` "
+        "all cores above the library's size threshold. "
+        f"Clock: {CLOCK_NAME}. The machine is shared (2 cores) and was loaded by other work during the run "
+        f"(load average {LOAD}).",
         "",
     ]
     names = sorted({k for r in rows for k in r[5]} - {"boltzmax"})
@@ -404,7 +423,7 @@ def write_markdown(path, rows, acc, edges, P, cmd):
     for op, dt, shape, size, floor, res in rows:
         b = res["boltzmax"]
         cells = [f"{res[n]*1e9/size:.3f}" if n in res else "-" for n in names]
-        best = min(v for k, v in res.items() if k != "boltzmax")
+        best = min(v for k, v in res.items() if not k.startswith("boltzmax"))
         lines.append(
             f"| {op} | {dt} | {shape} | {floor*1e9/size:.3f} | {b*1e9/size:.3f} | {b/floor:.2f} | "
             + " | ".join(cells)
@@ -460,16 +479,22 @@ def main():
     ap.add_argument("--ops", default="softmax,log_softmax,logsumexp")
     ap.add_argument("--quick", action="store_true", help="small shapes only")
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     ap.add_argument("--markdown")
     ap.add_argument("--plot")
     a = ap.parse_args()
+    global CLOCK, CLOCK_NAME, LOAD
+    if a.clock == "cpu":
+        CLOCK, CLOCK_NAME = time.process_time, "process CPU time (time.process_time)"
+    LOAD = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     P = Peers()
     print(machine())
     print("versions:", P.versions)
     if P.skipped:
         print("skipped:", P.skipped)
     shapes = (SHAPES_F32[:4], []) if a.quick else (SHAPES_F32, SHAPES_F64)
-    rows = run_speed(P, a.ops.split(","), shapes, a.quick)
+    rows = [] if a.no_speed else run_speed(P, a.ops.split(","), shapes, a.quick)
     acc = [] if a.no_accuracy else accuracy(P)
     edges = edge_cases(P)
     cmd = "python " + " ".join(sys.argv)
