@@ -800,6 +800,119 @@ fn categorical<'py>(
     categorical_typed(py, x, size, temperature, beta, seed, method)
 }
 
+#[allow(clippy::too_many_arguments)]
+fn decoding_chain(
+    temperature: f64,
+    top_k: Option<usize>,
+    top_p: Option<f64>,
+    min_p: Option<f64>,
+    typical: Option<f64>,
+    order: &str,
+    greedy: bool,
+) -> PyResult<boltzmax::sample::Chain> {
+    use boltzmax::sample::{Chain, ChainConfig};
+    if greedy {
+        return Ok(Chain::greedy());
+    }
+    let order = order.parse().map_err(value_error)?;
+    Chain::new(&ChainConfig {
+        temperature,
+        top_k,
+        top_p,
+        min_p,
+        typical,
+        order,
+    })
+    .map_err(value_error)
+}
+
+fn rows_f64(py: Python<'_>, logits: &Bound<'_, PyAny>) -> PyResult<(Vec<f64>, usize, usize, bool)> {
+    check_real_dtype(logits)?;
+    let converted: PyArrayLikeDyn<'_, f64, AllowTypeChange> = logits.extract()?;
+    let v = converted.as_array();
+    let _ = py;
+    match v.ndim() {
+        1 => Ok((v.iter().copied().collect(), 1, v.len(), false)),
+        2 => Ok((
+            v.iter().copied().collect(),
+            v.shape()[0],
+            v.shape()[1],
+            true,
+        )),
+        d => Err(PyValueError::new_err(format!(
+            "logits must be 1- or 2-dimensional, got {d} dimensions"
+        ))),
+    }
+}
+
+/// sample_logits(logits, temperature=1.0, top_k=None, top_p=None, min_p=None, typical=None, order="hf", greedy=False, seed=0)
+/// --
+///
+/// One draw per row through the decoding chain (temperature, top-k, top-p,
+/// min-p, typical) in the stated order: "hf" (Hugging Face / vLLM:
+/// temperature first), "llama.cpp" (temperature last), or a comma-separated
+/// list of stages. greedy=True takes the argmax (ties: lowest index). Row r
+/// draws from the portable stream (seed, r): the same on every machine and
+/// thread count.
+#[pyfunction]
+#[pyo3(signature = (logits, temperature=1.0, top_k=None, top_p=None, min_p=None, typical=None, order="hf", greedy=false, seed=0))]
+#[allow(clippy::too_many_arguments)]
+fn sample_logits<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    temperature: f64,
+    top_k: Option<usize>,
+    top_p: Option<f64>,
+    min_p: Option<f64>,
+    typical: Option<f64>,
+    order: &str,
+    greedy: bool,
+    seed: u64,
+) -> PyResult<Bound<'py, PyAny>> {
+    let chain = decoding_chain(temperature, top_k, top_p, min_p, typical, order, greedy)?;
+    let (x, _rows, width, batched) = rows_f64(py, logits)?;
+    let draws = py
+        .detach(|| chain.sample_rows(&x, width, seed))
+        .map_err(value_error)?;
+    let arr = numpy::PyArray1::from_vec(py, draws.into_iter().map(|i| i as i64).collect());
+    if batched {
+        Ok(arr.into_any())
+    } else {
+        arr.into_any().get_item(0)
+    }
+}
+
+/// kept_set(logits, temperature=1.0, top_k=None, top_p=None, min_p=None, typical=None, order="hf")
+/// --
+///
+/// The indices the decoding chain keeps for a 1-d row of logits, and their
+/// renormalised probabilities: (indices, probabilities).
+#[pyfunction]
+#[pyo3(signature = (logits, temperature=1.0, top_k=None, top_p=None, min_p=None, typical=None, order="hf"))]
+#[allow(clippy::too_many_arguments)]
+fn kept_set<'py>(
+    py: Python<'py>,
+    logits: &Bound<'py, PyAny>,
+    temperature: f64,
+    top_k: Option<usize>,
+    top_p: Option<f64>,
+    min_p: Option<f64>,
+    typical: Option<f64>,
+    order: &str,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let chain = decoding_chain(temperature, top_k, top_p, min_p, typical, order, false)?;
+    let (x, _, _, batched) = rows_f64(py, logits)?;
+    if batched {
+        return Err(PyValueError::new_err("kept_set takes one row (1-d logits)"));
+    }
+    let kept = py.detach(|| chain.kept(&x)).map_err(value_error)?;
+    let idx: Vec<i64> = kept.indices().iter().map(|&i| i as i64).collect();
+    Ok((
+        numpy::PyArray1::from_vec(py, idx).into_any(),
+        numpy::PyArray1::from_slice(py, kept.probabilities()).into_any(),
+    ))
+}
+
 /// The names of the kernel tables in use: {"float32": ..., "float64": ...}.
 #[pyfunction]
 fn kernels() -> (String, String) {
@@ -821,6 +934,8 @@ fn _boltzmax(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(categorical, m)?)?;
     m.add_class::<thermo::PyEnsemble>()?;
     m.add_function(wrap_pyfunction!(thermo::boltzmann_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(sample_logits, m)?)?;
+    m.add_function(wrap_pyfunction!(kept_set, m)?)?;
     m.add_function(wrap_pyfunction!(kernels, m)?)?;
     Ok(())
 }

@@ -53,3 +53,37 @@ def test_errors():
         bm.categorical(np.zeros(3), method="alias")
     with pytest.raises(ValueError, match="temperature"):
         bm.categorical(np.zeros(3), temperature=0.0)
+
+
+def test_decoding_chain_kept_set_and_frequencies():
+    logits = np.array([3.0, 1.0, 2.5, -1.0, 2.9, 0.0])
+    idx, p = bm.kept_set(logits, temperature=0.8, top_k=4, top_p=0.9)
+    # Reference: temperature, top-k, then the smallest prefix of the sorted
+    # renormalised probabilities whose mass reaches top_p.
+    q = sp.softmax(logits / 0.8)
+    order = np.argsort(-q, kind="stable")[:4]
+    qk = q[order] / q[order].sum()
+    cut = int(np.searchsorted(np.cumsum(qk), 0.9) + 1)
+    ref = np.sort(order[:cut])
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_allclose(p, q[ref] / q[ref].sum(), rtol=1e-12)
+    n = 40_000
+    draws = bm.sample_logits(np.tile(logits, (n, 1)), temperature=0.8, top_k=4, top_p=0.9, seed=3)
+    counts = np.bincount(draws, minlength=logits.size)
+    assert counts[np.setdiff1d(np.arange(6), ref)].sum() == 0
+    _, pval = st.chisquare(counts[ref], n * p)
+    assert pval > 1e-6
+
+
+def test_decoding_chain_greedy_order_and_errors():
+    x = np.array([1.0, 5.0, 5.0, 2.0])
+    assert bm.sample_logits(x, greedy=True) == 1  # ties: lowest index
+    a = bm.kept_set(x, temperature=3.0, min_p=0.5, order="hf")[0]
+    b = bm.kept_set(x, temperature=3.0, min_p=0.5, order="llama.cpp")[0]
+    assert set(a) >= {1, 2} and set(b) >= {1, 2}
+    with pytest.raises(ValueError, match="top_p|top-p"):
+        bm.sample_logits(x, top_p=1.5)
+    with pytest.raises(ValueError, match="k"):
+        bm.sample_logits(x, top_k=0)
+    with pytest.raises(ValueError, match="temperature"):
+        bm.sample_logits(x, temperature=0.0)

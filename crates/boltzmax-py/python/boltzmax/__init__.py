@@ -23,11 +23,13 @@ from boltzmax._boltzmax import (
     boltzmann_weights,
     categorical,
     cross_entropy,
+    kept_set,
     kernels,
     log_softmax,
     log_softmax_backward,
     logsumexp,
     softmax,
+    sample_logits,
     softmax_backward,
 )
 
@@ -39,6 +41,8 @@ __all__ = [
     "log_softmax_backward",
     "cross_entropy",
     "categorical",
+    "sample_logits",
+    "kept_set",
     "Ensemble",
     "boltzmann_weights",
     "kernels",

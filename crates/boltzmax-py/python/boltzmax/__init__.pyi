@@ -77,6 +77,30 @@ def categorical(
 ) -> np.int64 | npt.NDArray[np.int64]:
     """Draws from softmax(logits / T); one portable stream (seed, row) per row."""
 
+def sample_logits(
+    logits: ArrayLike,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    typical: float | None = None,
+    order: str = "hf",
+    greedy: bool = False,
+    seed: int = 0,
+) -> np.int64 | npt.NDArray[np.int64]:
+    """One draw per row through the temperature/top-k/top-p/min-p/typical chain."""
+
+def kept_set(
+    logits: ArrayLike,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    min_p: float | None = None,
+    typical: float | None = None,
+    order: str = "hf",
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Indices kept by the chain and their renormalised probabilities."""
+
 class Ensemble:
     """Energy levels with degeneracies, symmetry numbers and property columns, in one unit."""
 
