@@ -81,9 +81,9 @@ impl OutputArgs {
                     );
                 }
                 let mut out = std::io::stdout().lock();
-                out.write_all(bytes)?;
-                out.flush()?;
-                Ok(())
+                out.write_all(bytes)
+                    .and_then(|()| out.flush())
+                    .context("<stdout>")
             }
         }
     }

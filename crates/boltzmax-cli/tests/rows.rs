@@ -1029,3 +1029,45 @@ fn output_dash_is_stdout_and_json_nests_every_axis() {
     let want = along_axis(&x, 2, boltzmax::softmax);
     assert!(same(json_value_to_f64(&d0[1][2][3]), want[[1, 2, 3]]));
 }
+
+#[test]
+fn binary_garbage_and_long_tokens_are_one_line_errors() {
+    let out = run_stdin(&["softmax"], b"1 2\n3 \xff\xfe\n");
+    let err = check_failure(out, &[]);
+    assert_eq!(
+        err,
+        "boltzmax: <stdin>: line 2: not UTF-8 text (and not a .npy file)"
+    );
+    // A long bad token is cut in the message.
+    let long = format!("1 {}\n", "z".repeat(500));
+    let err = check_failure(run_stdin(&["softmax"], long.as_bytes()), &[]);
+    assert!(
+        err.len() < 120 && err.ends_with("...' is not a number"),
+        "{err}"
+    );
+    // A truncated .npy file.
+    let npy = std::fs::read(data("cube_f64.npy")).unwrap();
+    let err = check_failure(run_stdin(&["softmax"], &npy[..npy.len() - 8]), &[]);
+    assert!(err.starts_with("boltzmax: <stdin>: "), "{err}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_on_stdout_is_an_error() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // no /dev/full in this sandbox: nothing to check
+    };
+    let out = Command::new(BIN)
+        .args(["softmax", &data("rows.txt")])
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("boltzmax: <stdout>: No space left"),
+        "{err}"
+    );
+}
