@@ -42,6 +42,7 @@ mod calibrate;
 mod classify;
 mod ising;
 mod qlearn;
+mod rbm;
 mod table;
 
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
@@ -72,6 +73,11 @@ enum Command {
     /// Monte Carlo of the 2-d Ising model with error bars, exact values
     /// beside them, plots of C(T) and |m|(T), and a lattice snapshot.
     Ising(ising::IsingArgs),
+    /// Restricted Boltzmann machines: train one, or sample from one.
+    Rbm {
+        #[command(subcommand)]
+        command: rbm::RbmCommand,
+    },
     /// Softmax regression: train a model, or predict with one.
     Classify {
         #[command(subcommand)]
@@ -114,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Qlearn(args) => qlearn::run(args),
         Command::Classify { command } => classify::run(command),
         Command::Ising(args) => ising::run(args),
+        Command::Rbm { command } => rbm::run(command),
     }
 }
 
