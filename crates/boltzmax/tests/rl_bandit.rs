@@ -293,3 +293,47 @@ fn spec_round_trips_through_display() {
         assert_eq!(spec.build(4).unwrap().n_arms(), 4);
     }
 }
+
+#[test]
+fn schedules_and_reward_functions() {
+    use boltzmax::learn::rl::bandit::{AnnealedBoltzmann, RewardFn, Schedule};
+    use rand::Rng;
+    use std::sync::Arc;
+    // A closure schedule returning T picks exactly what Constant(T) picks.
+    let mut a = AnnealedBoltzmann::new(5, Schedule::Constant(0.3)).unwrap();
+    let mut b = AnnealedBoltzmann::new(5, Schedule::Custom(Arc::new(|_| 0.3))).unwrap();
+    let (mut ra, mut rb) = (stream_rng(1, 0), stream_rng(1, 0));
+    for t in 0..500 {
+        let (x, y) = (a.select(&mut ra), b.select(&mut rb));
+        assert_eq!(x, y, "step {t}");
+        a.update(x, x as f64 * 0.1);
+        b.update(y, y as f64 * 0.1);
+    }
+    // Invalid closure values are clamped, never NaN.
+    let s = Schedule::Custom(Arc::new(|t| if t % 2 == 0 { -1.0 } else { f64::NAN }));
+    assert_eq!(s.temperature(2), f64::MIN_POSITIVE);
+    assert_eq!(s.temperature(3), f64::MAX);
+    let e = Schedule::Exponential {
+        t0: 2.0,
+        decay: 0.5,
+        min: 0.3,
+    };
+    assert_eq!(
+        [e.temperature(1), e.temperature(2), e.temperature(4)],
+        [2.0, 1.0, 0.3]
+    );
+    // A user reward function inside the batch simulator: arm 2 pays most.
+    let sim = Simulation::new(50, 300, 4).unwrap();
+    let c = sim
+        .run(
+            || BoltzmannGumbel::new(3, 0.5),
+            |_| {
+                // Reward (arm + U) / 3 with U uniform on [0, 1): mean (arm + 1/2) / 3.
+                RewardFn::new(vec![1.0 / 6.0, 0.5, 5.0 / 6.0], |arm, rng| {
+                    (arm as f64 + rng.random::<f64>()) / 3.0
+                })
+            },
+        )
+        .unwrap();
+    assert!(c.optimal_fraction[299] > 0.8, "{}", c.optimal_fraction[299]);
+}

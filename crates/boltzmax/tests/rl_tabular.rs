@@ -171,3 +171,48 @@ fn cliff_walking_on_policy_methods_walk_the_safe_path_q_learning_the_optimal_one
         assert!(got >= lo && got <= hi, "{alg:?}: {got}");
     }
 }
+
+#[test]
+fn every_algorithm_with_annealed_boltzmann_solves_the_deterministic_lake() {
+    let lake = Mdp::frozen_lake(&FROZEN_LAKE_4X4, false).unwrap();
+    for alg in [
+        Algorithm::QLearning,
+        Algorithm::Sarsa,
+        Algorithm::ExpectedSarsa,
+    ] {
+        let cfg = TrainConfig {
+            algorithm: alg,
+            ..TrainConfig::q_learning_annealed(1.0, 0.01, 2000, 100).unwrap()
+        };
+        let run = train(&lake, &cfg, &mut stream_rng(21, 0)).unwrap();
+        assert_eq!(run.final_score(), 1.0, "{alg:?}");
+        // Early episodes mostly fail, late ones mostly succeed.
+        let early: f64 = run.returns[..200].iter().sum::<f64>() / 200.0;
+        let late: f64 = run.returns[1800..].iter().sum::<f64>() / 200.0;
+        assert!(late > early + 0.3, "{alg:?}: {early} -> {late}");
+    }
+}
+
+#[test]
+fn frozen_lake_8x8_references_are_consistent() {
+    let lake = Mdp::frozen_lake(&FROZEN_LAKE_8X8, true).unwrap();
+    let (_, q) = dp::value_iteration(&lake, 0.999, 1e-13);
+    let pi = dp::greedy(&lake, &q);
+    let v200 = dp::horizon_values(&lake, &pi, 200)[0];
+    let upper = dp::horizon_optimal(&lake, 200)[0];
+    let (v_inf, _) = dp::value_iteration(&lake, 1.0, 1e-14);
+    // A stationary policy within 200 steps <= the non-stationary optimum
+    // within 200 steps <= the unlimited-time optimum; and the horizon
+    // values grow with the horizon.
+    assert!(
+        v200 <= upper + 1e-12 && upper <= v_inf[0] + 1e-9,
+        "{v200} {upper} {}",
+        v_inf[0]
+    );
+    assert!(dp::horizon_values(&lake, &pi, 100)[0] < v200);
+    assert!(v200 > 0.5, "{v200}");
+    // policy_evaluation at gamma = 0.999 agrees with value iteration.
+    let (v, _) = dp::value_iteration(&lake, 0.999, 1e-13);
+    let pe = dp::policy_evaluation(&lake, &pi, 0.999, 1e-13);
+    assert!((v[0] - pe[0]).abs() < 1e-9);
+}
