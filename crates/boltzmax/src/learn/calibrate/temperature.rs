@@ -42,6 +42,9 @@ pub struct TemperatureObjective {
     pub derivative: f64,
     /// `d^2 NLL / d beta^2 = mean Var_p(z)`.
     pub second_derivative: f64,
+    /// `d^3 NLL / d beta^3 = mean of the third central moment of z under
+    /// p` (each cumulant's derivative in beta is the next cumulant).
+    pub third_derivative: f64,
 }
 
 /// The result of [`fit_temperature`].
@@ -91,7 +94,7 @@ pub fn temperature_objective(
             value: format!("{beta}"),
         });
     }
-    Ok(evaluate(logits, k, labels, beta, Par::Seq))
+    Ok(evaluate(&Shifted::new(logits, k, labels), beta, Par::Seq))
 }
 
 /// Rows per block of a pass. Partial sums are formed per block and added
@@ -105,95 +108,125 @@ struct Partial {
     f: f64,
     g: f64,
     h: f64,
+    t: f64,
 }
 
-fn block(logits: &[f64], k: usize, labels: &[usize], beta: f64, e: &mut [f64]) -> Partial {
-    let kern = crate::kernel::detected_f64();
-    let scaling = if beta == 0.0 {
-        Scaling::Uniform
-    } else if beta == 1.0 {
-        Scaling::One
-    } else {
-        Scaling::Mul(beta)
-    };
-    let mut p = Partial::default();
-    for (row, &y) in logits.chunks_exact(k).zip(labels) {
-        let m = (kern.max)(row);
-        let am = row.iter().position(|&v| v == m).unwrap_or(0);
-        // e_j = exp(beta (z_j - m)) by the core's (SIMD) kernel: 1 at the
-        // argmax, 0 for masked (-inf) classes; at beta = 0 every kept class
-        // weighs 1 (the uniform limit).
-        if beta == 0.0 {
-            for (ej, &z) in e.iter_mut().zip(row) {
-                *ej = if z == f64::NEG_INFINITY { 0.0 } else { 1.0 };
-            }
-        } else {
-            (kern.exp_store)(e, row, m, scaling, 1.0);
+/// The logits shifted once by their row maximum (`d = z - m <= 0`, the
+/// argmax at 0, masked classes at -inf), with each row's argmax and the
+/// label's `d`: what every pass needs, independent of beta. One extra copy
+/// of the logits' size.
+struct Shifted {
+    d: Vec<f64>,
+    argmax: Vec<usize>,
+    dy: Vec<f64>,
+    k: usize,
+}
+
+impl Shifted {
+    fn new(logits: &[f64], k: usize, labels: &[usize]) -> Shifted {
+        let kern = crate::kernel::detected_f64();
+        let mut d = Vec::with_capacity(logits.len());
+        let mut argmax = Vec::with_capacity(labels.len());
+        let mut dy = Vec::with_capacity(labels.len());
+        for (row, &y) in logits.chunks_exact(k).zip(labels) {
+            let m = (kern.max)(row);
+            argmax.push(row.iter().position(|&v| v == m).unwrap_or(0));
+            d.extend(row.iter().map(|&v| v - m));
+            dy.push(row[y] - m);
         }
+        Shifted { d, argmax, dy, k }
+    }
+}
+
+/// One block of rows: `d` and `e` hold `rows x k` values.
+fn block(d: &[f64], argmax: &[usize], dy: &[f64], k: usize, beta: f64, e: &mut [f64]) -> Partial {
+    let e = &mut e[..d.len()];
+    // e_j = exp(beta d_j) for the whole block in one call of the core's
+    // (SIMD) kernel: 1 at the argmax, 0 for masked (-inf) classes; at
+    // beta = 0 every kept class weighs 1 (the uniform limit).
+    if beta == 0.0 {
+        for (ej, &v) in e.iter_mut().zip(d) {
+            *ej = if v == f64::NEG_INFINITY { 0.0 } else { 1.0 };
+        }
+    } else {
+        let scaling = if beta == 1.0 {
+            Scaling::One
+        } else {
+            Scaling::Mul(beta)
+        };
+        (crate::kernel::detected_f64().exp_store)(e, d, 0.0, scaling, 1.0);
+    }
+    let mut p = Partial::default();
+    let k4 = k / 4 * 4;
+    for (((row, e), &am), &dy) in d
+        .chunks_exact(k)
+        .zip(e.chunks_exact_mut(k))
+        .zip(argmax)
+        .zip(dy)
+    {
         // s: the sum over all but the argmax, formed without it so that
         // log1p(s) keeps every digit when s is tiny; s1 = sum e_j d_j in the
         // same sweep. Masked classes (e = 0, d = -inf) must add 0, not
-        // 0 * -inf.
-        e[am] = 0.0;
-        // Four lanes over fixed-size chunks: no bounds checks, vectorises,
+        // 0 * -inf. Four lanes over fixed-size chunks: no bounds checks,
         // and a fixed order of additions.
+        e[am] = 0.0;
         let (mut a0, mut a1) = ([0.0; 4], [0.0; 4]);
         for (ev, rv) in e.chunks_exact(4).zip(row.chunks_exact(4)) {
             for l in 0..4 {
-                let t = ev[l] * (rv[l] - m);
+                let t = ev[l] * rv[l];
                 a0[l] += ev[l];
                 a1[l] += if ev[l] > 0.0 { t } else { 0.0 };
             }
         }
-        let k4 = k / 4 * 4;
         let (mut s, mut s1) = (
             (a0[0] + a0[1]) + (a0[2] + a0[3]),
             (a1[0] + a1[1]) + (a1[2] + a1[3]),
         );
-        for (&ej, &z) in e[k4..].iter().zip(&row[k4..]) {
+        for (&ej, &v) in e[k4..].iter().zip(&row[k4..]) {
             s += ej;
-            s1 += if ej > 0.0 { ej * (z - m) } else { 0.0 };
+            s1 += if ej > 0.0 { ej * v } else { 0.0 };
         }
         e[am] = 1.0;
         let total = 1.0 + s;
         let mean_d = s1 / total;
-        let mut a2 = [0.0; 4];
+        // Second and third central moments in one sweep.
+        let (mut a2, mut a3) = ([0.0; 4], [0.0; 4]);
         for (ev, rv) in e.chunks_exact(4).zip(row.chunks_exact(4)) {
             for l in 0..4 {
-                let c = (rv[l] - m) - mean_d;
+                let c = rv[l] - mean_d;
                 let t = ev[l] * c * c;
-                a2[l] += if ev[l] > 0.0 { t } else { 0.0 };
+                let t = if ev[l] > 0.0 { t } else { 0.0 };
+                a2[l] += t;
+                a3[l] += t * c;
             }
         }
         let mut var = (a2[0] + a2[1]) + (a2[2] + a2[3]);
-        for (&ej, &z) in e[k4..].iter().zip(&row[k4..]) {
-            let c = (z - m) - mean_d;
-            var += if ej > 0.0 { ej * c * c } else { 0.0 };
+        let mut third = (a3[0] + a3[1]) + (a3[2] + a3[3]);
+        for (&ej, &v) in e[k4..].iter().zip(&row[k4..]) {
+            let c = v - mean_d;
+            let t = if ej > 0.0 { ej * c * c } else { 0.0 };
+            var += t;
+            third += t * c;
         }
-        let dy = row[y] - m;
         p.f += s.ln_1p() - beta * dy;
         p.g += mean_d - dy;
         p.h += var / total;
+        p.t += third / total;
     }
     p
 }
 
-/// One pass over the data; inputs already checked.
-fn evaluate(
-    logits: &[f64],
-    k: usize,
-    labels: &[usize],
-    beta: f64,
-    par: Par,
-) -> TemperatureObjective {
-    let n = labels.len();
+/// One pass over the data.
+fn evaluate(sh: &Shifted, beta: f64, par: Par) -> TemperatureObjective {
+    let (n, k) = (sh.argmax.len(), sh.k);
     let blocks = n.div_ceil(BLOCK);
     let run = |b: usize, e: &mut Vec<f64>| {
         let rows = b * BLOCK..((b + 1) * BLOCK).min(n);
         block(
-            &logits[rows.start * k..rows.end * k],
+            &sh.d[rows.start * k..rows.end * k],
+            &sh.argmax[rows.clone()],
+            &sh.dy[rows],
             k,
-            &labels[rows],
             beta,
             e,
         )
@@ -207,7 +240,7 @@ fn evaluate(
                 .par_chunks_mut(chunk)
                 .enumerate()
                 .for_each(|(c, out)| {
-                    let mut e = vec![0.0; k];
+                    let mut e = vec![0.0; BLOCK * k];
                     for (i, o) in out.iter_mut().enumerate() {
                         *o = run(c * chunk + i, &mut e);
                     }
@@ -215,7 +248,7 @@ fn evaluate(
             parts
         }
         _ => {
-            let mut e = vec![0.0; k];
+            let mut e = vec![0.0; BLOCK.min(n) * k];
             (0..blocks).map(|b| run(b, &mut e)).collect()
         }
     };
@@ -224,6 +257,7 @@ fn evaluate(
         sum.f += p.f;
         sum.g += p.g;
         sum.h += p.h;
+        sum.t += p.t;
     }
     let nf = n as f64;
     TemperatureObjective {
@@ -231,6 +265,7 @@ fn evaluate(
         nll: sum.f / nf,
         derivative: sum.g / nf,
         second_derivative: sum.h / nf,
+        third_derivative: sum.t / nf,
     }
 }
 
@@ -289,10 +324,11 @@ pub fn fit_temperature_with(
             reason: "no rows to fit a temperature on".into(),
         });
     }
+    let shifted = Shifted::new(logits, k, labels);
     let mut evals = 0usize;
     let mut eval = |beta: f64| {
         evals += 1;
-        evaluate(logits, k, labels, beta, par)
+        evaluate(&shifted, beta, par)
     };
 
     let at_one = eval(1.0);
@@ -337,21 +373,21 @@ pub fn fit_temperature_with(
         // x1000 per pass, until the root is passed (or reached).
         loop {
             let b = cur.beta;
-            let newton = if cur.second_derivative > 0.0 {
-                b - cur.derivative / cur.second_derivative
-            } else {
-                f64::INFINITY
-            };
-            if newton.is_finite() && (newton - b).abs() <= 1e-9 * b {
+            let (newton, tol) = step_from(&cur).unwrap_or((f64::INFINITY, 0.0));
+            if newton.is_finite() && (newton - b).abs() <= tol * b {
                 // Converged from the left (see the main loop below).
-                if newton != b {
+                if (newton - b).abs() > 4.0 * f64::EPSILON * b {
                     cur = eval(newton);
                 }
                 return done(cur, evals);
             }
-            // At least doubling: from the left Newton undershoots wherever
-            // NLL' is concave, and a pass past the root brackets it.
-            let next = newton.clamp(2.0 * b, 1e3 * b);
+            // Halley's step points right (g < 0); at most x1000 per pass,
+            // doubling where there is no curvature to step with.
+            let next = if newton.is_finite() && newton > b {
+                newton.min(1e3 * b)
+            } else {
+                2.0 * b
+            };
             if !next.is_finite() || next > 1e300 || cur.second_derivative == 0.0 {
                 return Err(separable(b, cur.derivative));
             }
@@ -372,36 +408,43 @@ pub fn fit_temperature_with(
         }
     }
 
-    // Safeguarded Newton inside [lo, hi]: a Newton step from the latest
+    // Safeguarded Halley/Newton inside [lo, hi]: a step from the latest
     // point, else from the other end of the bracket, else bisection; and
     // bisection after two steps in a row that failed to halve |NLL'|.
-    let newton_from = |o: &TemperatureObjective| {
-        (o.second_derivative > 0.0).then(|| o.beta - o.derivative / o.second_derivative)
-    };
+    let newton_from = |o: &TemperatureObjective| step_from(o).map(|(t, _)| t);
     let mut slow = 0;
     for _ in 0..400 {
         let b = cur.beta;
-        // Close to the root Newton converges quadratically: once its step
-        // is below 1e-9 relative, the error after it is below rounding, so
-        // take it and stop (|NLL'| may no longer halve: it is at the noise
-        // floor of its own rounding). A step below half an ulp leaves b
-        // where it is: done.
-        if let Some(t) = newton_from(&cur)
-            .filter(|t| *t >= lo.beta && *t <= hi.beta && (t - b).abs() <= 1e-9 * b)
+        // Close to the root the steps converge fast: once a step is below
+        // its tolerance (see step_from) the error after it is below
+        // rounding, so take it and stop (|NLL'| may no longer halve: it is
+        // at the noise floor of its own rounding). A step below half an ulp
+        // leaves b where it is: done.
+        if let Some((t, _)) = step_from(&cur)
+            .filter(|(t, tol)| *t >= lo.beta && *t <= hi.beta && (t - b).abs() <= tol * b)
         {
-            if t != b {
+            // Within 4 ulp the point is already the root to rounding.
+            if (t - b).abs() > 4.0 * f64::EPSILON * b {
                 cur = eval(t);
             }
             break;
         }
         let inside = |t: &f64| *t > lo.beta && *t < hi.beta;
-        let other = if cur.beta == lo.beta { &hi } else { &lo };
+        let other = if cur.beta == lo.beta { hi } else { lo };
+        // Step first from the point that looks closer to the root (the
+        // smaller Newton distance |g/h|).
+        let dist = |o: &TemperatureObjective| (o.derivative / o.second_derivative).abs();
+        let (first, second) = if dist(&other) < dist(&cur) {
+            (other, cur)
+        } else {
+            (cur, other)
+        };
         let next = if slow >= 2 {
             None
         } else {
-            newton_from(&cur)
+            newton_from(&first)
                 .filter(inside)
-                .or_else(|| newton_from(other).filter(inside))
+                .or_else(|| newton_from(&second).filter(inside))
         };
         let next = next.unwrap_or_else(|| {
             slow = 0;
@@ -427,6 +470,24 @@ pub fn fit_temperature_with(
         }
     }
     done(cur, evals)
+}
+
+/// Halley's step from `o` (cubic convergence, using NLL'''), or Newton's
+/// where Halley's denominator is not positive; with the relative step size
+/// below which the step lands within rounding of the root (1e-6 for
+/// Halley: the error after it is of order its cube, measured at about a
+/// third of it; 1e-9 for Newton: of order its square). `None` without curvature.
+fn step_from(o: &TemperatureObjective) -> Option<(f64, f64)> {
+    let (g, h, t) = (o.derivative, o.second_derivative, o.third_derivative);
+    if h <= 0.0 || !h.is_finite() {
+        return None;
+    }
+    let denom = 2.0 * h * h - g * t;
+    if denom > 0.0 && denom.is_finite() {
+        Some((o.beta - 2.0 * g * h / denom, 1e-6))
+    } else {
+        Some((o.beta - g / h, 1e-9))
+    }
 }
 
 fn separable(beta: f64, derivative: f64) -> Error {
