@@ -125,6 +125,12 @@ impl Categorical {
         last.map(|last| Categorical { cdf, last })
     }
 
+    /// From weights the caller guarantees finite, >= 0, with a positive
+    /// sum that does not overflow (the chain's `exp(z - max) <= 1`).
+    pub(crate) fn from_valid_weights(w: &[f64]) -> Self {
+        Self::from_softmax(w).expect("valid weights")
+    }
+
     /// Number of categories (including those of probability 0).
     pub fn len(&self) -> usize {
         self.cdf.len()

@@ -40,8 +40,9 @@
 //! # Cost
 //!
 //! No stage sorts the whole vocabulary unless what it must look at is the
-//! whole vocabulary: top-k finds its threshold with a k-element heap in
-//! one pass, min-p is one comparison per logit, top-p first tries the
+//! whole vocabulary: top-k finds its threshold from the maxima of blocks of
+//! 256 logits (one SIMD pass) and looks inside only the blocks that can
+//! hold a kept logit, min-p is one comparison per logit, top-p first tries the
 //! bounded candidate set `z_i >= -20` (sorted alone when its mass already
 //! reaches p; the whole set otherwise), typical sorts the candidates it is
 //! given. The kept set is always listed in increasing index order.
@@ -53,8 +54,6 @@
 //! logits' precision, summed in f64), so a nucleus boundary within about
 //! 1e-7 (f32) or 1e-15 (f64) of p can fall either way.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -348,7 +347,8 @@ impl Chain {
     /// ([`Error::NothingToSample`]). One +inf logit is kept alone.
     pub fn kept<F: Real>(&self, logits: &[F]) -> Result<Kept> {
         let (indices, weights) = self.kept_weights(logits)?;
-        let cat = Categorical::from_weights(&weights)?;
+        // Every weight is exp(z) <= 1 with the maximum's exactly 1.
+        let cat = Categorical::from_valid_weights(&weights);
         // Directly w_i / sum, not differences of the running sums (which
         // lose the relative accuracy of small probabilities).
         let total: f64 = weights.iter().sum();
@@ -469,6 +469,32 @@ fn greedy<F: Real>(x: &[F]) -> Result<usize> {
     })
 }
 
+/// Block length of the whole-vocabulary scans: long enough for the SIMD
+/// max to pay, short enough that a block holding one kept entry is cheap.
+const BLOCK: usize = 256;
+
+/// Calls `f(i, x_i)` for every entry, skipping each block whose maximum
+/// fails `skip_unless` (a predicate nondecreasing in `x`, so no entry of
+/// such a block can pass it). The blocks' maxima come from the SIMD
+/// kernels; no NaN reaches here.
+fn for_each_block<F: Real>(
+    x: &[F],
+    skip_unless: Option<&dyn Fn(F) -> bool>,
+    mut f: impl FnMut(usize, F),
+) {
+    let max = F::kernels().max;
+    for (b, block) in x.chunks(BLOCK).enumerate() {
+        if let Some(pass) = skip_unless
+            && !pass(max(block))
+        {
+            continue;
+        }
+        for (j, &v) in block.iter().enumerate() {
+            f(b * BLOCK + j, v);
+        }
+    }
+}
+
 /// The candidates so far: `None` is every finite logit (not materialised).
 struct State<'a, F> {
     x: &'a [F],
@@ -477,22 +503,6 @@ struct State<'a, F> {
     t: f64,
     /// The largest logit of the current set.
     m: f64,
-}
-
-/// A value with the total order, for the top-k heap (no NaN reaches it).
-#[derive(Clone, Copy, PartialEq)]
-struct Desc<F: Real>(F);
-impl<F: Real> Eq for Desc<F> {}
-impl<F: Real> PartialOrd for Desc<F> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<F: Real> Ord for Desc<F> {
-    // Reversed: the heap's top is the smallest of the k largest.
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0)
-    }
 }
 
 /// Threshold `v` reaching `target` mass over `(key, mass)` pairs sorted by
@@ -515,19 +525,21 @@ impl<F: Real> State<'_, F> {
     }
 
     /// Keeps the candidates for which `keep(x_i)` holds, in index order.
-    fn keep(&mut self, keep: impl Fn(F) -> bool) {
+    /// `monotone`: `keep` is nondecreasing in `x` (a threshold), so that
+    /// on the whole vocabulary a block whose maximum fails is skipped
+    /// after one SIMD max.
+    fn keep(&mut self, monotone: bool, keep: impl Fn(F) -> bool) {
         let x = self.x;
         match &mut self.cand {
             Some(c) => c.retain(|&i| keep(x[i as usize])),
             None => {
-                self.cand = Some(
-                    (0..x.len() as u32)
-                        .filter(|&i| {
-                            let v = x[i as usize];
-                            v > F::NEG_INFINITY && keep(v)
-                        })
-                        .collect(),
-                );
+                let mut out = Vec::new();
+                for_each_block(x, monotone.then_some(&keep), |i, v| {
+                    if v > F::NEG_INFINITY && keep(v) {
+                        out.push(i as u32);
+                    }
+                });
+                self.cand = Some(out);
             }
         }
         self.m = self.fold_max();
@@ -543,23 +555,24 @@ impl<F: Real> State<'_, F> {
         }
     }
 
-    /// `(z_i, exp z_i)` of every current candidate, `z_i = (x_i - m) / T`.
-    fn scaled(&self, filter: impl Fn(f64) -> bool) -> Vec<(f64, f64)> {
-        let z = |v: F| (v.to_f64() - self.m) / self.t;
+    /// `(z_i, exp z_i)` of every current candidate with `z_i >= zmin`,
+    /// `z_i = (x_i - m) / T`.
+    fn scaled(&self, zmin: f64) -> Vec<(f64, f64)> {
+        let (m, t) = (self.m, self.t);
+        let z = |v: F| (v.to_f64() - m) / t;
         let mut out = Vec::new();
         let mut push = |v: F| {
             let zi = z(v);
-            if filter(zi) {
+            if zi >= zmin && v > F::NEG_INFINITY {
                 out.push((zi, zi.exp()));
             }
         };
         match &self.cand {
             Some(c) => c.iter().for_each(|&i| push(self.x[i as usize])),
-            None => self
-                .x
-                .iter()
-                .filter(|v| **v > F::NEG_INFINITY)
-                .for_each(|&v| push(v)),
+            None => {
+                let above = |v: F| z(v) >= zmin;
+                for_each_block(self.x, Some(&above), |_, v| push(v));
+            }
         }
         out
     }
@@ -578,7 +591,7 @@ impl<F: Real> State<'_, F> {
             Op::MinP(q) => {
                 if q > 0.0 {
                     let (m, thr) = (self.m, self.t * q.ln());
-                    self.keep(|v| v.to_f64() - m >= thr);
+                    self.keep(true, |v| v.to_f64() - m >= thr);
                 }
             }
             Op::TopP(p) => {
@@ -606,35 +619,62 @@ impl<F: Real> State<'_, F> {
                 *kth
             }
             None => {
-                // One pass with a k-element heap of the largest values; most
-                // logits fail the first comparison and cost nothing more.
-                let mut heap: BinaryHeap<Desc<F>> = BinaryHeap::with_capacity(k + 1);
-                let mut lo = F::NEG_INFINITY;
-                for &v in self.x {
-                    if heap.len() < k {
-                        if v > F::NEG_INFINITY {
-                            heap.push(Desc(v));
-                            lo = heap.peek().map_or(lo, |d| d.0);
-                        }
-                    } else if v > lo {
-                        heap.pop();
-                        heap.push(Desc(v));
-                        lo = heap.peek().map_or(lo, |d| d.0);
-                    }
-                }
-                if heap.len() < k {
-                    return; // fewer than k finite logits
-                }
-                lo
+                self.top_k_dense(k);
+                return;
             }
         };
-        self.keep(|v| v >= kth);
+        self.keep(true, |v| v >= kth);
+    }
+
+    /// Top-k on the whole vocabulary without touching most of it: the k
+    /// largest block maxima are k distinct entries, so the k-th largest
+    /// of them (`lo`) bounds the k-th largest entry from below; only the
+    /// blocks whose maximum reaches `lo` can hold a kept entry.
+    fn top_k_dense(&mut self, k: usize) {
+        let x = self.x;
+        let max = F::kernels().max;
+        let bmax: Vec<F> = x.chunks(BLOCK).map(max).collect();
+        let lo = if bmax.len() >= k {
+            let mut b = bmax.clone();
+            *b.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1
+        } else {
+            F::NEG_INFINITY
+        };
+        let bmax = &bmax;
+        let blocks = |t: F| {
+            x.chunks(BLOCK)
+                .enumerate()
+                .filter(move |(bi, _)| bmax[*bi] >= t)
+        };
+        let mut vals: Vec<F> = Vec::new();
+        for (_, block) in blocks(lo) {
+            vals.extend(block.iter().filter(|&&v| v >= lo && v > F::NEG_INFINITY));
+        }
+        if lo == F::NEG_INFINITY && vals.len() <= k {
+            return; // at most k finite logits: all kept
+        }
+        // Otherwise `vals` holds at least the k block maxima >= lo.
+        let kth = *vals.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1;
+        let mut out = Vec::new();
+        for (bi, block) in blocks(kth) {
+            for (j, &v) in block.iter().enumerate() {
+                if v >= kth {
+                    out.push((bi * BLOCK + j) as u32);
+                }
+            }
+        }
+        self.cand = Some(out);
+        self.m = self.fold_max();
     }
 
     fn top_p(&mut self, p: f64) {
         // The normaliser of the current set, relative to its maximum.
         let total = match &self.cand {
-            Some(_) => self.scaled(|_| true).iter().map(|e| e.1).sum::<f64>(),
+            Some(_) => self
+                .scaled(f64::NEG_INFINITY)
+                .iter()
+                .map(|e| e.1)
+                .sum::<f64>(),
             None => {
                 let s = (F::kernels().exp_sum)(
                     self.x,
@@ -648,19 +688,19 @@ impl<F: Real> State<'_, F> {
         // Bounded candidate set first: everything within e^-20 of the top.
         // If its mass reaches the target, the nucleus lies inside it
         // (every candidate outside is less likely than every one inside).
-        let mut c = self.scaled(|z| z >= -20.0);
+        let mut c = self.scaled(-20.0);
         let inside: f64 = c.iter().map(|e| e.1).sum();
         if inside < target && c.len() < self.len() {
-            c = self.scaled(|_| true); // fallback: the whole set
+            c = self.scaled(f64::NEG_INFINITY); // fallback: the whole set
         }
         c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         let zmin = mass_threshold(&c, target);
         let (m, t) = (self.m, self.t);
-        self.keep(|v| (v.to_f64() - m) / t >= zmin);
+        self.keep(true, |v| (v.to_f64() - m) / t >= zmin);
     }
 
     fn typical(&mut self, mass: f64) {
-        let c = self.scaled(|_| true);
+        let c = self.scaled(f64::NEG_INFINITY);
         let total: f64 = c.iter().map(|e| e.1).sum();
         let ln_total = total.ln();
         // H = -sum p ln p with ln p = z - ln(total).
@@ -680,7 +720,7 @@ impl<F: Real> State<'_, F> {
         s.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         let smax = -mass_threshold(&s, mass);
         let (m, t) = (self.m, self.t);
-        self.keep(|v| score((v.to_f64() - m) / t) <= smax);
+        self.keep(false, |v| score((v.to_f64() - m) / t) <= smax);
     }
 }
 
