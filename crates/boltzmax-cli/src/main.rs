@@ -41,6 +41,7 @@ mod bandit;
 mod calibrate;
 mod classify;
 mod ising;
+mod ensemble;
 mod qlearn;
 mod rbm;
 mod table;
@@ -78,6 +79,9 @@ enum Command {
         #[command(subcommand)]
         command: rbm::RbmCommand,
     },
+    /// Boltzmann populations and thermodynamics of a conformer ensemble
+    /// (XYZ, CSV or a list of energies), at one temperature or a sweep.
+    Ensemble(ensemble::EnsembleArgs),
     /// Softmax regression: train a model, or predict with one.
     Classify {
         #[command(subcommand)]
@@ -121,6 +125,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Classify { command } => classify::run(command),
         Command::Ising(args) => ising::run(args),
         Command::Rbm { command } => rbm::run(command),
+        Command::Ensemble(args) => ensemble::run(args),
     }
 }
 
