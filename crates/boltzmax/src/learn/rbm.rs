@@ -33,6 +33,7 @@
 
 use crate::error::{Error, Result};
 use crate::logsumexp;
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -614,7 +615,8 @@ pub fn train(
             } else {
                 data.slice(s![start..start + len, ..]).to_owned()
             };
-            let h_pos = rbm.hidden_probs(v_pos.view())?;
+            let v_pos = v_pos.view();
+            let h_pos = rbm.hidden_probs(v_pos)?;
             // The negative phase.
             let (v_neg, h_neg) = if cfg.persistent {
                 let mut v = rbm.visible_probs(chains_h.view())?;
@@ -641,13 +643,17 @@ pub fn train(
                 (v, hp)
             };
             let (np, nn) = (len as f64, v_neg.nrows() as f64);
-            let gw = v_pos.t().dot(&h_pos) / np
-                - v_neg.t().dot(&h_neg) / nn
-                - &rbm.weights * cfg.weight_decay;
+            let (lr, mo) = (cfg.learning_rate, cfg.momentum);
+            // Velocity update in place, the weight gradient accumulated by
+            // two GEMMs straight into it: vw = mo vw + lr (<vh>_data -
+            // <vh>_model - decay W). No temporaries of the weight's size.
+            general_mat_mul(lr / np, &v_pos.t(), &h_pos, mo, &mut vw);
+            general_mat_mul(-lr / nn, &v_neg.t(), &h_neg, 1.0, &mut vw);
+            if cfg.weight_decay > 0.0 {
+                vw.scaled_add(-lr * cfg.weight_decay, &rbm.weights);
+            }
             let gb = v_pos.sum_axis(Axis(0)) / np - v_neg.sum_axis(Axis(0)) / nn;
             let gc = h_pos.sum_axis(Axis(0)) / np - h_neg.sum_axis(Axis(0)) / nn;
-            let (lr, mo) = (cfg.learning_rate, cfg.momentum);
-            vw = vw * mo + gw * lr;
             vb = vb * mo + gb * lr;
             vc = vc * mo + gc * lr;
             rbm.weights += &vw;
