@@ -108,7 +108,7 @@ def ours(args, tmp, **arrays):
 def temperature_row(name, z, y, repeats, tmp, z_test=None, y_test=None):
     k = z.shape[1]
     r = ours(["temperature", k, repeats], tmp, logits=z, labels=y.astype(np.float64))
-    rows = [("boltzmax (Newton on beta)", r["beta"], (r["seconds"], r["seconds_min"]))]
+    rows = [("boltzmax (Halley/Newton on beta)", r["beta"], (r["seconds"], r["seconds_min"]))]
     rt = ours(["temperature-threads", k, repeats], tmp, logits=z, labels=y.astype(np.float64))
     assert rt["beta"] == r["beta"], "threads must give the same answer bitwise"
     threaded = ("boltzmax, passes on all threads", rt["beta"], (rt["seconds"], rt["seconds_min"]))

@@ -10,7 +10,7 @@
 //! masked-out class).
 //!
 //! - [`fit_temperature`] solves the one-dimensional temperature problem
-//!   exactly (to machine precision) by safeguarded Newton steps on
+//!   exactly (to machine precision) by safeguarded Halley/Newton steps on
 //!   `beta = 1/T`.
 //! - [`fit_vector_scaling`] and [`fit_matrix_scaling`] fit a per-class
 //!   affine map, or a full one, by L-BFGS.

@@ -10,15 +10,16 @@
 //!
 //! the free energy, mean energy and heat capacity of one Boltzmann system
 //! per row. NLL is convex in beta, so its minimum is the one root of
-//! `NLL'`. We bracket that root and run Newton's method inside the bracket,
-//! from the latest point or else from the bracket's other end, falling back
-//! to bisection when both steps leave the bracket or two steps in a row
-//! fail to halve `|NLL'|` (a safeguard in the spirit of Numerical Recipes'
-//! `rtsafe`).
-//! Newton converges quadratically near the root, so the answer is exact to
-//! the rounding of `NLL'` itself, in a handful of passes over the data.
+//! `NLL'`. We bracket that root and step inside the bracket by Halley's
+//! method (the third derivative, the mean third cumulant, comes from the
+//! same sweep; Newton where Halley's denominator is not positive), from
+//! whichever end looks closer to the root, falling back to bisection when
+//! both steps leave the bracket or two steps in a row fail to halve
+//! `|NLL'|` (a safeguard in the spirit of Numerical Recipes' `rtsafe`).
+//! Near the root the convergence is cubic, so the answer is exact to the
+//! rounding of `NLL'` itself in a handful of passes over the data.
 //!
-//! Each pass shifts every row by its maximum `m` before scaling, so with
+//! The rows are shifted once by their maximum `m` before scaling, so with
 //! `d = z - m <= 0`: `lse(beta z) - beta z_y = log1p(s) - beta d_y` where
 //! `s` sums `exp(beta d_j)` over all but the argmax, `<z> - z_y = <d> - d_y`
 //! and the variance is a second pass over the stored exponentials, never
@@ -30,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::nd::{PAR_MIN_ELEMENTS, Par};
 use crate::params::Scaling;
 
-/// The temperature-scaling objective and its first two derivatives with
+/// The temperature-scaling objective and its first three derivatives with
 /// respect to `beta = 1/T`, at one `beta`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TemperatureObjective {
