@@ -44,6 +44,7 @@ mod ensemble;
 mod ising;
 mod qlearn;
 mod rbm;
+mod sample;
 mod table;
 
 /// softmax, logsumexp and the Boltzmann distribution from the command line.
@@ -82,6 +83,9 @@ enum Command {
     /// Boltzmann populations and thermodynamics of a conformer ensemble
     /// (XYZ, CSV or a list of energies), at one temperature or a sweep.
     Ensemble(ensemble::EnsembleArgs),
+    /// Draw from softmax(logits / T) per row through temperature, top-k,
+    /// top-p, min-p and typical in a stated order (or greedily).
+    Sample(sample::SampleArgs),
     /// Softmax regression: train a model, or predict with one.
     Classify {
         #[command(subcommand)]
@@ -123,6 +127,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Calibrate(args) => calibrate::run(args),
         Command::Qlearn(args) => qlearn::run(args),
         Command::Classify { command } => classify::run(command),
+        Command::Sample(args) => sample::run(&args),
         Command::Ising(args) => ising::run(args),
         Command::Rbm { command } => rbm::run(command),
         Command::Ensemble(args) => ensemble::run(args),
