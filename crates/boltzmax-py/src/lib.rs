@@ -10,8 +10,8 @@ use boltzmax::nd::{self, Par};
 use boltzmax::{Error, Params, Real};
 use ndarray::{ArrayViewD, ArrayViewMutD, Axis, IxDyn, Zip};
 use numpy::{
-    AllowTypeChange, Element, PyArrayDescrMethods, PyArrayDyn, PyArrayLikeDyn, PyArrayMethods,
-    PyUntypedArrayMethods,
+    AllowTypeChange, Element, IntoPyArray, PyArrayDescrMethods, PyArrayDyn, PyArrayLikeDyn,
+    PyArrayMethods, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -25,6 +25,24 @@ fn np_name<F: Real>() -> &'static str {
         "float32"
     } else {
         "float64"
+    }
+}
+
+/// Work on at least this many elements runs with the GIL released; below
+/// it, releasing and re-taking the GIL costs more than the computation
+/// (numpy likewise keeps the GIL for small loops).
+const DETACH_MIN_ELEMENTS: usize = 1 << 14;
+
+/// Runs `f`, with the GIL released when `n` elements make that pay.
+fn compute<T, G>(py: Python<'_>, n: usize, f: G) -> T
+where
+    G: pyo3::marker::Ungil + FnOnce() -> T,
+    T: pyo3::marker::Ungil,
+{
+    if n >= DETACH_MIN_ELEMENTS {
+        py.detach(f)
+    } else {
+        f()
     }
 }
 
@@ -126,7 +144,10 @@ fn softmax_typed<'py, F: Real + Element>(
         }
     };
     let out_arr: Bound<'py, PyArrayDyn<F>> = match out {
-        None => PyArrayDyn::<F>::zeros(py, IxDyn(xv.shape()), false),
+        // SAFETY: uninitialised memory of a plain float dtype is valid
+        // (any bit pattern is a float), and the kernels below write every
+        // element before Python can see the array.
+        None => unsafe { PyArrayDyn::<F>::new(py, IxDyn(xv.shape()), false) },
         Some(o) => {
             let o = o.cast::<PyArrayDyn<F>>().map_err(|_| {
                 PyTypeError::new_err(format!(
@@ -151,7 +172,7 @@ fn softmax_typed<'py, F: Real + Element>(
         let ov = ow.as_array_mut();
         let mv = mask_arr.as_ref().map(|m| m.as_array());
         let axis = ax as isize;
-        py.detach(|| match (which, mv) {
+        compute(py, xv.len(), || match (which, mv) {
             (Which::Softmax, None) => nd::softmax_into(ov, xv, axis, &p, par),
             (Which::LogSoftmax, None) => nd::log_softmax_into(ov, xv, axis, &p, par),
             (Which::Softmax, Some(m)) => nd::softmax_masked_into(ov, xv, m, axis, &p, par),
@@ -335,24 +356,29 @@ fn logsumexp_typed<'py, F: Real + Element>(
     let mv = mr.as_ref().map(|r| r.as_array());
     let (values, signs, out_shape) = match axis {
         None => {
-            // Reduce over every element, in logical (C) order.
-            let flat = |v: ArrayViewD<'_, F>| -> Vec<F> { v.iter().copied().collect() };
+            // Reduce over every element, in logical (C) order: borrowed
+            // when the array is C-contiguous, copied otherwise.
+            fn flat<T: Copy>(v: ArrayViewD<'_, T>) -> std::borrow::Cow<'_, [T]> {
+                match v.to_slice() {
+                    Some(s) => std::borrow::Cow::Borrowed(s),
+                    None => std::borrow::Cow::Owned(v.iter().copied().collect()),
+                }
+            }
             let xs = flat(av.view());
             let bs = bv.map(flat);
-            let ms: Option<Vec<bool>> = mv.map(|v| v.iter().copied().collect());
+            let ms = mv.map(flat);
             let mut scratch = Vec::new();
-            let (v, s) = py
-                .detach(|| {
-                    lse_lane(
-                        &xs,
-                        bs.as_deref(),
-                        ms.as_deref(),
-                        return_sign,
-                        &p,
-                        &mut scratch,
-                    )
-                })
-                .map_err(value_error)?;
+            let (v, s) = compute(py, xs.len(), || {
+                lse_lane(
+                    &xs,
+                    bs.as_deref(),
+                    ms.as_deref(),
+                    return_sign,
+                    &p,
+                    &mut scratch,
+                )
+            })
+            .map_err(value_error)?;
             let out_shape = if keepdims {
                 vec![1; shape.len()]
             } else {
@@ -370,42 +396,41 @@ fn logsumexp_typed<'py, F: Real + Element>(
             let ax = normalize_axis(axis, nd)?;
             let par = par(threads);
             let signed = return_sign || bv.is_some();
-            let (values, signs) = py
-                .detach(|| -> Result<(Vec<F>, Vec<F>), Error> {
-                    let flat = |a: ndarray::ArrayD<F>| a.iter().copied().collect::<Vec<F>>();
-                    let axis = ax as isize;
-                    if signed {
-                        // Masked-out entries get weight 0, which the
-                        // weighted logsumexp ignores whatever x holds.
-                        let b: ndarray::CowArray<'_, F, IxDyn> = match (bv, mv) {
-                            (Some(b), None) => b.into(),
-                            (b, m) => {
-                                let mut w = match b {
-                                    Some(b) => b.to_owned(),
-                                    None => ndarray::ArrayD::from_elem(shape.clone(), F::ONE),
-                                };
-                                if let Some(m) = m {
-                                    Zip::from(&mut w).and(&m).for_each(|w, &keep| {
-                                        if !keep {
-                                            *w = F::ZERO;
-                                        }
-                                    });
-                                }
-                                w.into()
+            let (values, signs) = compute(py, av.len(), || -> Result<(Vec<F>, Vec<F>), Error> {
+                let flat = |a: ndarray::ArrayD<F>| a.iter().copied().collect::<Vec<F>>();
+                let axis = ax as isize;
+                if signed {
+                    // Masked-out entries get weight 0, which the
+                    // weighted logsumexp ignores whatever x holds.
+                    let b: ndarray::CowArray<'_, F, IxDyn> = match (bv, mv) {
+                        (Some(b), None) => b.into(),
+                        (b, m) => {
+                            let mut w = match b {
+                                Some(b) => b.to_owned(),
+                                None => ndarray::ArrayD::from_elem(shape.clone(), F::ONE),
+                            };
+                            if let Some(m) = m {
+                                Zip::from(&mut w).and(&m).for_each(|w, &keep| {
+                                    if !keep {
+                                        *w = F::ZERO;
+                                    }
+                                });
                             }
-                        };
-                        let r = nd::logsumexp_weighted(av, b.view(), axis, &p, par)?;
-                        Ok((flat(r.log_abs), flat(r.sign)))
-                    } else {
-                        let v = match mv {
-                            Some(m) => nd::logsumexp_masked(av, m, axis, &p, par)?,
-                            None => nd::logsumexp(av, axis, &p, par)?,
-                        };
-                        let n = v.len();
-                        Ok((flat(v), vec![F::ONE; n]))
-                    }
-                })
-                .map_err(value_error)?;
+                            w.into()
+                        }
+                    };
+                    let r = nd::logsumexp_weighted(av, b.view(), axis, &p, par)?;
+                    Ok((flat(r.log_abs), flat(r.sign)))
+                } else {
+                    let v = match mv {
+                        Some(m) => nd::logsumexp_masked(av, m, axis, &p, par)?,
+                        None => nd::logsumexp(av, axis, &p, par)?,
+                    };
+                    let n = v.len();
+                    Ok((flat(v), vec![F::ONE; n]))
+                }
+            })
+            .map_err(value_error)?;
             let mut out_shape = shape.clone();
             if keepdims {
                 out_shape[ax] = 1;
@@ -416,7 +441,10 @@ fn logsumexp_typed<'py, F: Real + Element>(
         }
     };
     let to_py = |v: Vec<F>| -> PyResult<Bound<'py, PyAny>> {
-        let arr = numpy::PyArray1::from_vec(py, v).reshape(out_shape.clone())?;
+        // Built in its final shape (no numpy reshape call).
+        let arr = ndarray::ArrayD::from_shape_vec(IxDyn(&out_shape), v)
+            .expect("one value per output element")
+            .into_pyarray(py);
         if out_shape.is_empty() {
             // A numpy scalar of the input's dtype, as scipy returns.
             arr.into_any().get_item(())

@@ -138,6 +138,13 @@ def test_dtypes_and_layouts():
     for view in (x[:, ::2], x[::2, :], np.asfortranarray(x), x.T):
         np.testing.assert_allclose(bm.softmax(view), sp.softmax(view, axis=-1), rtol=1e-14)
         np.testing.assert_allclose(bm.logsumexp(view, axis=0), sp.logsumexp(view, axis=0), rtol=1e-14)
+        # axis=None borrows a C-contiguous array and copies any other layout
+        np.testing.assert_allclose(bm.logsumexp(view), sp.logsumexp(view), rtol=1e-14)
+        np.testing.assert_allclose(
+            bm.logsumexp(view, b=view > 0, return_sign=True),
+            sp.logsumexp(view, b=view > 0, return_sign=True),
+            rtol=1e-14,
+        )
     np.testing.assert_allclose(bm.softmax(np.asfortranarray(x)), ref, rtol=1e-14)
 
 

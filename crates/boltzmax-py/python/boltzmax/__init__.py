@@ -3,7 +3,8 @@
 softmax(z/T) is the Boltzmann distribution p_i = exp(-E_i/kT)/Z with
 z = -E/k, and logsumexp gives ln Z. Functions take numpy arrays (any
 strides, float32 kept as float32, float64 as float64; other real dtypes are
-converted to float64) and release the GIL while they compute.
+converted to float64) and release the GIL while they compute on 16384
+elements or more (below that, releasing the GIL costs more than the work).
 
 Batched calls run on all cores above a size threshold (`threads=None`);
 `threads=1` keeps them on the calling thread. Results are bitwise the same
