@@ -148,6 +148,20 @@ def test_dtypes_and_layouts():
     np.testing.assert_allclose(bm.softmax(np.asfortranarray(x)), ref, rtol=1e-14)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_rows_path_matches_batched_path(dtype):
+    # arrays under 16384 elements along a C-contiguous last axis take a
+    # per-row path in the binding; larger ones the library's nd path
+    x = RNG.standard_normal((64, 1000)).astype(dtype) * 5
+    x[3, 7] = np.inf
+    x[5] = -np.inf
+    for f in (bm.softmax, bm.log_softmax):
+        big = f(x, temperature=0.7, threads=1)
+        for r in range(0, 64, 16):
+            np.testing.assert_array_equal(f(x[r : r + 8], temperature=0.7), big[r : r + 8])
+        np.testing.assert_array_equal(f(x[7]), f(x, threads=1)[7])
+
+
 def test_out_and_where():
     x = RNG.standard_normal((3, 4))
     out = np.empty_like(x)
