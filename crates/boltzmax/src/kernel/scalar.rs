@@ -54,20 +54,30 @@ pub fn min<F: Real>(x: &[F]) -> F {
     m
 }
 
+/// Terms per partial sum. A row's sum is the f64 sum of its block sums, so
+/// its rounding error grows like `sqrt(1024) + sqrt(n / 1024)` units, not
+/// `sqrt(n)`: on a 100 000-long f64 row the large probabilities stay within
+/// a few ulp, as on the SIMD tables (which sum blocks of 1024 too).
+const SUM_BLOCK: usize = 1024;
+
 /// Sum of `exp(z_i)` over `z_i != 0` in f64, and the count of `z_i == 0`.
 ///
-/// Every term is added to one f64 accumulator, so the rounding error of an
-/// f32 row does not grow with its length at f32 precision.
+/// Every term is added in f64 (to its block's sum, see `SUM_BLOCK`), so the
+/// rounding error of an f32 row does not grow at f32 precision.
 pub fn exp_sum<F: Real>(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
     let mut sum = 0.0f64;
     let mut ties = 0usize;
-    for &v in x {
-        let z = scaling.apply(v, m);
-        if z == F::ZERO {
-            ties += 1;
-        } else {
-            sum += z.exp().to_f64();
+    for block in x.chunks(SUM_BLOCK) {
+        let mut part = 0.0f64;
+        for &v in block {
+            let z = scaling.apply(v, m);
+            if z == F::ZERO {
+                ties += 1;
+            } else {
+                part += z.exp().to_f64();
+            }
         }
+        sum += part;
     }
     ExpSum { sum, ties }
 }
@@ -76,15 +86,19 @@ pub fn exp_sum<F: Real>(x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
 pub fn exp_sum_store<F: Real>(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>) -> ExpSum {
     let mut sum = 0.0f64;
     let mut ties = 0usize;
-    for (o, &v) in out.iter_mut().zip(x) {
-        let z = scaling.apply(v, m);
-        let e = z.exp();
-        *o = e;
-        if z == F::ZERO {
-            ties += 1;
-        } else {
-            sum += e.to_f64();
+    for (ob, xb) in out.chunks_mut(SUM_BLOCK).zip(x.chunks(SUM_BLOCK)) {
+        let mut part = 0.0f64;
+        for (o, &v) in ob.iter_mut().zip(xb) {
+            let z = scaling.apply(v, m);
+            let e = z.exp();
+            *o = e;
+            if z == F::ZERO {
+                ties += 1;
+            } else {
+                part += e.to_f64();
+            }
         }
+        sum += part;
     }
     ExpSum { sum, ties }
 }
@@ -93,15 +107,19 @@ pub fn exp_sum_store<F: Real>(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>)
 pub fn exp_sum_store_in_place<F: Real>(x: &mut [F], m: F, scaling: Scaling<F>) -> ExpSum {
     let mut sum = 0.0f64;
     let mut ties = 0usize;
-    for v in x.iter_mut() {
-        let z = scaling.apply(*v, m);
-        let e = z.exp();
-        *v = e;
-        if z == F::ZERO {
-            ties += 1;
-        } else {
-            sum += e.to_f64();
+    for block in x.chunks_mut(SUM_BLOCK) {
+        let mut part = 0.0f64;
+        for v in block.iter_mut() {
+            let z = scaling.apply(*v, m);
+            let e = z.exp();
+            *v = e;
+            if z == F::ZERO {
+                ties += 1;
+            } else {
+                part += e.to_f64();
+            }
         }
+        sum += part;
     }
     ExpSum { sum, ties }
 }
