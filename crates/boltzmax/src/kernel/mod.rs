@@ -1,7 +1,7 @@
 //! The hot loops, one table of function pointers per instruction set.
 //!
 //! Each table holds the passes a softmax row is built from. The driver in
-//! [`crate::softmax`] handles every edge case (empty rows, infinities,
+//! [`crate::softmax`](mod@crate::softmax) handles every edge case (empty rows, infinities,
 //! NaN, masks, `beta = 0`) and calls a kernel only on a *regular* row: the
 //! shift `m` is finite and is the row's maximum (its minimum for a
 //! negative beta), so every `z_i = scale(x_i - m)` is `<= 0` or NaN, and at

@@ -14,7 +14,7 @@
 //! optimum can be compared with scikit-learn's to many digits. It is
 //! minimised by [`lbfgs::minimize`], whose every evaluation is one pass of
 //! `Z = X W^T + b`, the fused loss-and-gradient
-//! [`softmax_cross_entropy`](crate::backward::softmax_cross_entropy) over
+//! [`softmax_cross_entropy`] over
 //! `Z`, and `G^T X`.
 //!
 //! ```
