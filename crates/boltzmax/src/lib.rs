@@ -23,6 +23,19 @@
 //! - [`stream::LogSumExp`]: logsumexp of a stream, mergeable across
 //!   chunks and threads.
 //!
+//! ## Users of the core
+//!
+//! - [`thermo`]: energy levels with units, degeneracies and symmetry
+//!   numbers; populations, `ln Z`, U, S, F, C_v and conformational entropy,
+//!   temperature sweeps (the chemist's conformer ensemble).
+//! - [`sample`]: categorical draws (inverse CDF, Gumbel-max, exponential
+//!   race, alias tables), the decoding chain (temperature, top-k, top-p,
+//!   min-p, typical), Gumbel-softmax, portable seeded streams.
+//! - [`learn`]: temperature scaling and calibration metrics, softmax
+//!   regression, Boltzmann exploration in bandits and tabular RL, the Ising
+//!   model and restricted Boltzmann machines, each checked against exact
+//!   results or a peer library.
+//!
 //! Every edge case has one answer, listed in the [`softmax`](mod@softmax)
 //! module's table (and, with the reasons and tests, in
 //! `docs/conventions.md`); the accuracy bound is in `docs/accuracy.md`.
