@@ -46,10 +46,19 @@ impl ExpSum {
 }
 
 /// Dense rows at least this long (in bytes) find their maximum and sum in
-/// one pass over memory ([`Kernels::max_exp_sum`]) instead of two: beyond
-/// L1 the second read of a two-pass reduction costs more than the single
-/// pass's per-block bookkeeping.
-pub const FUSED_MIN_BYTES: usize = 64 * 1024;
+/// one pass over memory ([`Kernels::max_exp_sum`]) instead of two.
+///
+/// A row cannot tell whether it sits in cache, so the size is chosen
+/// where the one pass loses little when it does: on a row in L1 the
+/// AVX-512 one pass costs what the two passes cost (min-of-N, 4096 f32:
+/// 0.259 against 0.042 + 0.220 ns/elem), the AVX2 one about 0.07
+/// ns/elem more. A row streamed from memory (a batch of 16 KiB rows:
+/// (4096, 4096) f32) saves the separate max pass, whose memory time
+/// otherwise adds to the exp time instead of overlapping it: logsumexp
+/// went from 0.39 to 0.26 ns/elem there (min-of-N; `docs/benchmarks.md`).
+/// Rows of at most 1024 elements (one block of the SIMD kernels) get
+/// bitwise the two-pass answer either way.
+pub const FUSED_MIN_BYTES: usize = 16 * 1024;
 
 /// A regular row's maximum and [`ExpSum`], or `None` (see
 /// [`Kernels::max_exp_sum`]).
