@@ -12,10 +12,16 @@
 //! the intercepts not penalised (scikit-learn >= 1.1 with `solver="lbfgs"`,
 //! the multinomial loss, `C` the inverse regularisation strength), so the
 //! optimum can be compared with scikit-learn's to many digits. It is
-//! minimised by [`lbfgs::minimize`], whose every evaluation is one pass of
-//! `Z = X W^T + b`, the fused loss-and-gradient
-//! [`softmax_cross_entropy`] over
-//! `Z`, and `G^T X`.
+//! minimised by [`lbfgs::minimize`], whose every evaluation is one pass
+//! over the rows, packed once per fit in panels of 8: the logits
+//! `Z = X W^T + b` by a register-blocked product (intercepts folded in as a
+//! constant feature), the fused softmax cross-entropy on each panel while it
+//! is in cache (loss and `G = dLoss/dZ` with one vector exp per entry, the
+//! same formulas as
+//! [`softmax_cross_entropy`]), and
+//! `G^T X` by register tiles. The sums run in an order fixed by the shapes
+//! alone, with fused multiply-adds on every instruction set, and no
+//! threads, so a fit is reproducible.
 //!
 //! ```
 //! use boltzmax::learn::classify::{train, TrainOptions};
@@ -33,6 +39,7 @@
 //! assert!(p2[1] < p1[1]);
 //! ```
 
+mod dense;
 pub mod lbfgs;
 
 use crate::backward::{CrossEntropyOptions, softmax_cross_entropy};
@@ -279,62 +286,39 @@ pub fn train_from(
         });
     }
     let lam = penalty(opts.c, n);
-    let nw = k * d;
-    let np = if opts.fit_intercept { nw + k } else { nw };
-    let mut theta = init.weights.clone();
-    if opts.fit_intercept {
-        theta.extend_from_slice(&init.intercepts);
-    }
-    let mut z = vec![0.0; n * k];
-    let mut gz = vec![0.0; n * k];
-    let ce = CrossEntropyOptions::default();
-    let fixed_intercepts = init.intercepts.clone();
-    let mut work = SoftmaxRegression {
-        intercepts: init.intercepts.clone(),
-        ..init
-    };
-    let objective = |theta: &[f64], grad: &mut [f64]| -> f64 {
-        work.weights.copy_from_slice(&theta[..nw]);
+    // The solver's vector is Theta = [W | b], one row of d weights (and
+    // the intercept, when fitted) per class: the layout `dense` folds the
+    // intercepts into its products with.
+    let mut dense = dense::Dense::new(
+        x,
+        d,
+        labels,
+        k,
+        opts.fit_intercept,
+        &init.intercepts,
+        lam,
+    );
+    let d1 = dense.per_class();
+    let mut theta = vec![0.0; k * d1];
+    for (j, tj) in theta.chunks_exact_mut(d1).enumerate() {
+        tj[..d].copy_from_slice(&init.weights[j * d..(j + 1) * d]);
         if opts.fit_intercept {
-            work.intercepts.copy_from_slice(&theta[nw..]);
+            tj[d] = init.intercepts[j];
         }
-        work.logits_into(x, &mut z);
-        // The fused kernel: mean loss and G = dLoss/dZ in one pass per row.
-        let Ok(loss) = softmax_cross_entropy(&z, labels, k, &ce, Some(&mut gz)) else {
-            return f64::INFINITY;
-        };
-        // gW = G^T X + lam W; gb = column sums of G.
-        let (gw, gb) = grad.split_at_mut(nw);
-        for (gwj, wj) in gw.iter_mut().zip(&theta[..nw]) {
-            *gwj = lam * wj;
-        }
-        gb.iter_mut().for_each(|v| *v = 0.0);
-        for (xi, gi) in x.chunks_exact(d).zip(gz.chunks_exact(k)) {
-            for (j, &g) in gi.iter().enumerate() {
-                for (a, &xv) in gw[j * d..(j + 1) * d].iter_mut().zip(xi) {
-                    *a += g * xv;
-                }
-                if let Some(b) = gb.get_mut(j) {
-                    *b += g;
-                }
-            }
-        }
-        let w2 = dot(&theta[..nw], &theta[..nw]);
-        loss + 0.5 * lam * w2
-    };
-    let report = lbfgs::minimize(&mut theta, objective, &opts.lbfgs);
-    debug_assert_eq!(theta.len(), np);
+    }
+    let report = lbfgs::minimize(&mut theta, |t, g| dense.evaluate(t, g), &opts.lbfgs);
     let mut model = SoftmaxRegression {
         features: d,
         classes: k,
-        weights: theta[..nw].to_vec(),
-        intercepts: vec![0.0; k],
-    };
-    if opts.fit_intercept {
-        model.intercepts.copy_from_slice(&theta[nw..]);
-    } else {
+        weights: vec![0.0; k * d],
         // Not fitted: the starting intercepts stay as they were.
-        model.intercepts.copy_from_slice(&fixed_intercepts);
+        intercepts: init.intercepts,
+    };
+    for (j, tj) in theta.chunks_exact(d1).enumerate() {
+        model.weights[j * d..(j + 1) * d].copy_from_slice(&tj[..d]);
+        if opts.fit_intercept {
+            model.intercepts[j] = tj[d];
+        }
     }
     Ok((
         model,
