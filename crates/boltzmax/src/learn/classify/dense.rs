@@ -201,7 +201,10 @@ impl<'a> Dense<'a> {
         gradient(isa, &self.xp, &self.zp, &mut self.gl, d1p, self.kp);
         let mut w2 = 0.0;
         for j in 0..k {
-            let (th, g) = (&theta[j * d1..(j + 1) * d1], &mut grad[j * d1..(j + 1) * d1]);
+            let (th, g) = (
+                &theta[j * d1..(j + 1) * d1],
+                &mut grad[j * d1..(j + 1) * d1],
+            );
             g.copy_from_slice(&self.gl[j * d1p..j * d1p + d1]);
             // The intercepts (column d) are not penalised.
             for f in 0..d {
@@ -241,7 +244,11 @@ fn lanes(s: &[f64]) -> &[f64; L] {
 /// Step 1 for one panel: `zpan[j] = X~_panel theta_j + bias_j` for `j < k`.
 #[inline(always)]
 fn logits_body(xpan: &[f64], tp: &[f64], bias: &[f64], zpan: &mut [f64], d1: usize, k: usize) {
-    for (b, (tb, bb)) in tp.chunks_exact(d1 * CB).zip(bias.chunks_exact(CB)).enumerate() {
+    for (b, (tb, bb)) in tp
+        .chunks_exact(d1 * CB)
+        .zip(bias.chunks_exact(CB))
+        .enumerate()
+    {
         let mut acc = [[0.0; L]; CB];
         for (a, &v) in acc.iter_mut().zip(bb) {
             *a = [v; L];
@@ -395,6 +402,7 @@ mod tests {
 
     /// The objective and gradient by the definition, row by row, in the
     /// same parameter layout.
+    #[allow(clippy::too_many_arguments)]
     fn naive(
         x: &[f64],
         d: usize,
@@ -464,9 +472,15 @@ mod tests {
             for isa in Isa::available() {
                 let mut g = vec![f64::NAN; k * d1];
                 let f = dense.evaluate_with(&theta, &mut g, isa);
-                assert!((f - f_ref).abs() <= 1e-14 * f_ref.abs(), "{isa:?}: {f} vs {f_ref}");
+                assert!(
+                    (f - f_ref).abs() <= 1e-14 * f_ref.abs(),
+                    "{isa:?}: {f} vs {f_ref}"
+                );
                 for (a, b) in g.iter().zip(&g_ref) {
-                    assert!((a - b).abs() <= 1e-14 * (1.0 + b.abs()), "{isa:?}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= 1e-14 * (1.0 + b.abs()),
+                        "{isa:?}: {a} vs {b}"
+                    );
                 }
                 match &first {
                     None => first = Some((f, g)),

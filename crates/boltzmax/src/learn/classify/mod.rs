@@ -289,15 +289,7 @@ pub fn train_from(
     // The solver's vector is Theta = [W | b], one row of d weights (and
     // the intercept, when fitted) per class: the layout `dense` folds the
     // intercepts into its products with.
-    let mut dense = dense::Dense::new(
-        x,
-        d,
-        labels,
-        k,
-        opts.fit_intercept,
-        &init.intercepts,
-        lam,
-    );
+    let mut dense = dense::Dense::new(x, d, labels, k, opts.fit_intercept, &init.intercepts, lam);
     let d1 = dense.per_class();
     let mut theta = vec![0.0; k * d1];
     for (j, tj) in theta.chunks_exact_mut(d1).enumerate() {
