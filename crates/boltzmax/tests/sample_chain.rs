@@ -8,6 +8,7 @@ mod sample_common;
 use boltzmax::Error;
 use boltzmax::sample::{Chain, ChainConfig, Order, Stage, stream_rng};
 use proptest::prelude::*;
+use rand::distr::Distribution;
 use sample_common::assert_fits;
 
 /// The reference: every stage sorts its whole candidate set (a stable full
@@ -498,4 +499,75 @@ fn batch_draws_do_not_depend_on_threads() {
         .map(|(r, row)| chain.sample(row, &mut stream_rng(77, r as u64)).unwrap())
         .collect();
     assert_eq!(par, by_hand);
+}
+
+/// Where the kept set is the whole vocabulary, `Chain::sample` draws
+/// without listing it (blockwise SIMD weights, or `floor(u n)` on a flat
+/// row); `Kept::sample` draws by the listed inverse CDF. Same generator
+/// state, same index (up to a `u` within rounding of a boundary, which
+/// these seeds do not hit), f64 and f32.
+#[test]
+fn whole_vocabulary_draws_match_the_listed_draws() {
+    let n = 6000;
+    let mut rng = stream_rng(8, 1);
+    let nearly: Vec<f64> = (0..n)
+        .map(|_| 0.01 * boltzmax::sample::gumbel(&mut rng))
+        .collect();
+    let mut with_inf: Vec<f64> = (0..n)
+        .map(|_| 2.0 * boltzmax::sample::gumbel(&mut rng))
+        .collect();
+    with_inf[10] = f64::NEG_INFINITY;
+    with_inf[4000] = f64::NEG_INFINITY;
+    let flat = vec![-1.25; n];
+    let configs = [
+        ChainConfig::default(),
+        ChainConfig {
+            temperature: 0.8,
+            top_k: Some(50),
+            top_p: Some(0.9),
+            ..Default::default()
+        },
+        ChainConfig {
+            min_p: Some(0.05),
+            ..Default::default()
+        },
+        ChainConfig {
+            temperature: 1.7,
+            typical: Some(0.99),
+            order: Order::LlamaCpp,
+            ..Default::default()
+        },
+    ];
+    for x in [&nearly, &with_inf, &flat] {
+        let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        for (s, c) in configs.iter().enumerate() {
+            let chain = Chain::new(c).unwrap();
+            let (k64, k32) = (chain.kept(x).unwrap(), chain.kept(&x32).unwrap());
+            let (mut a, mut b) = (stream_rng(9, s as u64), stream_rng(9, s as u64));
+            for _ in 0..200 {
+                assert_eq!(chain.sample(x, &mut a), Ok(k64.sample(&mut b)), "{c:?}");
+                assert_eq!(chain.sample(&x32, &mut a), Ok(k32.sample(&mut b)), "{c:?}");
+            }
+        }
+    }
+}
+
+/// Chi-square on a flat row, drawn by the `floor(u n)` shortcut.
+#[test]
+fn flat_row_draws_are_uniform() {
+    let x = vec![0.5_f32; 13];
+    let chain = Chain::new(&ChainConfig {
+        temperature: 0.6,
+        top_k: Some(2),
+        top_p: Some(0.3),
+        min_p: Some(0.5),
+        ..Default::default()
+    })
+    .unwrap();
+    let mut rng = stream_rng(22, 0);
+    let mut counts = vec![0u64; x.len()];
+    for _ in 0..50_000 {
+        counts[chain.sample(&x, &mut rng).unwrap()] += 1;
+    }
+    assert_fits("flat row", &counts, &vec![1.0 / 13.0; 13]);
 }

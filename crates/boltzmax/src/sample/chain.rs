@@ -47,6 +47,13 @@
 //! reaches p; the whole set otherwise), typical sorts the candidates it is
 //! given. The kept set is always listed in increasing index order.
 //!
+//! A stage that keeps the whole vocabulary lists nothing: a threshold that
+//! the row's smallest logit passes (min-p, top-p's cut), a top-k whose
+//! k-th largest logit is the smallest, and every stage on a flat set (all
+//! kept logits equal: each cut-off keeps its ties) leave the set as "every
+//! finite logit". [`Chain::sample`] then draws from it without listing
+//! indices or weights (see there); only [`Chain::kept`] lists them.
+//!
 //! # Precision
 //!
 //! Probabilities of kept candidates are computed in `f64`. On the whole
@@ -62,7 +69,7 @@ use rand::distr::Distribution;
 use rayon::prelude::*;
 
 use super::categorical::Categorical;
-use super::rng::stream_rng;
+use super::rng::{stream_rng, uniform};
 use crate::error::{Error, Result};
 use crate::params::Scaling;
 use crate::real::Real;
@@ -346,7 +353,7 @@ impl Chain {
     /// -inf, or two +inf logits outside greedy mode
     /// ([`Error::NothingToSample`]). One +inf logit is kept alone.
     pub fn kept<F: Real>(&self, logits: &[F]) -> Result<Kept> {
-        let (indices, weights) = self.kept_weights(logits)?;
+        let (indices, weights) = self.run(logits)?.weights(logits);
         // Every weight is exp(z) <= 1 with the maximum's exactly 1.
         let cat = Categorical::from_valid_weights(&weights);
         // Directly w_i / sum, not differences of the running sums (which
@@ -360,13 +367,29 @@ impl Chain {
         })
     }
 
-    /// One draw: [`Chain::kept`] then one inverse-CDF draw over it (one
-    /// `u64` from `rng`; none in greedy mode).
+    /// One draw: the inverse CDF over the kept set of [`Chain::kept`]
+    /// (one `u64` from `rng`; none in greedy mode).
+    ///
+    /// Nothing is listed that the draw does not need: when the kept set is
+    /// the whole vocabulary (every stage kept everything, as on flat
+    /// logits), the weights come from the SIMD kernels block by block
+    /// (f64 `exp` within 2 ulp of the scalar one) and only the block
+    /// holding the draw is read twice; when every logit is equal, the draw
+    /// is `floor(u n)`, the inverse CDF of equal weights.
     pub fn sample<F: Real, R: Rng + ?Sized>(&self, logits: &[F], rng: &mut R) -> Result<usize> {
         if self.greedy {
             return greedy(logits);
         }
-        Ok(self.kept(logits)?.sample(rng))
+        let u = uniform(rng);
+        Ok(match self.run(logits)? {
+            Outcome::One(i) => i,
+            Outcome::All { flat: true, .. } => draw_flat(logits.len(), u),
+            Outcome::All { m, t, flat: false } => draw_all(logits, m, t, u),
+            Outcome::Listed { idx, t } => {
+                let w = listed_weights(logits, &idx, t);
+                idx[Categorical::from_valid_weights(&w).invert(u)] as usize
+            }
+        })
     }
 
     /// One draw per row of a row-major batch (`rows.len()` a multiple of
@@ -387,7 +410,9 @@ impl Chain {
             .collect()
     }
 
-    fn kept_weights<F: Real>(&self, x: &[F]) -> Result<(Vec<usize>, Vec<f64>)> {
+    /// Runs the stages: what they keep, listed only where it is not the
+    /// whole vocabulary.
+    fn run<F: Real>(&self, x: &[F]) -> Result<Outcome> {
         if x.len() > u32::MAX as usize {
             return Err(bad(
                 "logits",
@@ -395,7 +420,7 @@ impl Chain {
             ));
         }
         if self.greedy {
-            return Ok((vec![greedy(x)?], vec![1.0]));
+            return Ok(Outcome::One(greedy(x)?));
         }
         let m = (F::kernels().max)(x);
         if x.is_empty() {
@@ -422,31 +447,135 @@ impl Chain {
                     ),
                 });
             }
-            return Ok((vec![first], vec![1.0]));
+            return Ok(Outcome::One(first));
         }
-        let mut st = State {
-            x,
-            cand: None,
-            t: 1.0,
-            m: m.to_f64(),
-        };
+        let mut st = State::new(x, m);
         for &op in &self.ops {
             st.apply(op)?;
         }
-        let idx: Vec<usize> = match st.cand {
-            Some(c) => c.into_iter().map(|i| i as usize).collect(),
-            None => (0..x.len()).filter(|&i| x[i] > F::NEG_INFINITY).collect(),
-        };
-        let mk = idx
-            .iter()
-            .map(|&i| x[i].to_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let w = idx
-            .iter()
-            .map(|&i| ((x[i].to_f64() - mk) / st.t).exp())
-            .collect();
-        Ok((idx, w))
+        Ok(st.outcome())
     }
+}
+
+/// What the stages kept.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    /// One index with probability 1 (greedy, a lone +inf logit).
+    One(usize),
+    /// Every finite logit, not listed: `m` the largest, `t` the
+    /// temperature, `flat` when every logit is equal (so none is -inf).
+    All { m: f64, t: f64, flat: bool },
+    /// The listed candidates, in increasing index order, at temperature `t`.
+    Listed { idx: Vec<u32>, t: f64 },
+}
+
+impl Outcome {
+    /// The kept indices and their unnormalised weights `exp(z_i) <= 1`
+    /// (f64, libm `exp`), the maximum's exactly 1.
+    fn weights<F: Real>(self, x: &[F]) -> (Vec<usize>, Vec<f64>) {
+        match self {
+            Outcome::One(i) => (vec![i], vec![1.0]),
+            Outcome::All { t, .. } => {
+                let idx: Vec<u32> = (0..x.len() as u32)
+                    .filter(|&i| x[i as usize] > F::NEG_INFINITY)
+                    .collect();
+                let w = listed_weights(x, &idx, t);
+                (idx.into_iter().map(|i| i as usize).collect(), w)
+            }
+            Outcome::Listed { idx, t } => {
+                let w = listed_weights(x, &idx, t);
+                (idx.into_iter().map(|i| i as usize).collect(), w)
+            }
+        }
+    }
+}
+
+/// `exp((x_i - m) / t)` in f64 over the listed indices, `m` their largest
+/// logit.
+fn listed_weights<F: Real>(x: &[F], idx: &[u32], t: f64) -> Vec<f64> {
+    let mk = idx
+        .iter()
+        .map(|&i| x[i as usize].to_f64())
+        .fold(f64::NEG_INFINITY, f64::max);
+    idx.iter()
+        .map(|&i| ((x[i as usize].to_f64() - mk) / t).exp())
+        .collect()
+}
+
+/// The inverse CDF of `n` equal weights at `u`: the running sums are the
+/// integers `1..=n` (exact in f64), so the first one above `u n` is
+/// `floor(u n)`, capped at `n - 1` where `u n` rounds up to `n`. The same
+/// index as [`Categorical`] over `n` weights 1.
+fn draw_flat(n: usize, u: f64) -> usize {
+    ((u * n as f64) as usize).min(n - 1)
+}
+
+/// Block length of [`draw_all`]: its f64 weights (16 KiB) stay in L1.
+const DRAW_BLOCK: usize = 2048;
+
+/// The inverse CDF over `w_i = exp((x_i - m) / t)` of every entry (0 for
+/// -inf) at `u`, without listing the weights: one pass of the f64 SIMD
+/// kernels gives each block's sum, the running sum of the block sums
+/// finds the block holding `u * total`, and that block alone is
+/// exponentiated again (same kernel, same values) and scanned. The index
+/// is that of [`Categorical`] over the same weights except where `u`
+/// falls within rounding of a cumulative boundary (the sums are added in
+/// another order).
+fn draw_all<F: Real>(x: &[F], m: f64, t: f64, u: f64) -> usize {
+    let k = crate::kernel::detected_f64();
+    // `(x - m) / 1` is `x - m` exactly: skip the division.
+    let scaling = if t == 1.0 {
+        Scaling::One
+    } else {
+        Scaling::Div(t)
+    };
+    let mut z = [0.0f64; DRAW_BLOCK];
+    let widen = |z: &mut [f64; DRAW_BLOCK], block: &[F]| {
+        for (o, v) in z.iter_mut().zip(block) {
+            *o = v.to_f64();
+        }
+    };
+    let sums: Vec<f64> = x
+        .chunks(DRAW_BLOCK)
+        .map(|block| {
+            widen(&mut z, block);
+            let s = (k.exp_sum)(&z[..block.len()], m, scaling);
+            s.sum + s.ties as f64
+        })
+        .collect();
+    let target = u * sums.iter().sum::<f64>();
+    let mut acc = 0.0;
+    let mut chosen = None;
+    for (b, &s) in sums.iter().enumerate() {
+        if acc + s > target {
+            chosen = Some(b);
+            break;
+        }
+        acc += s;
+    }
+    // `u * total` rounded up to the total: the last positive weight, as
+    // `Categorical` answers. Some block is positive (it holds `m`).
+    let (b, scan) = match chosen {
+        Some(b) => (b, true),
+        None => (sums.iter().rposition(|&s| s > 0.0).unwrap_or(0), false),
+    };
+    let block = &x[b * DRAW_BLOCK..((b + 1) * DRAW_BLOCK).min(x.len())];
+    widen(&mut z, block);
+    let mut w = [0.0f64; DRAW_BLOCK];
+    (k.exp_sum_store)(&mut w[..block.len()], &z[..block.len()], m, scaling);
+    let mut last = 0;
+    for (j, &wj) in w[..block.len()].iter().enumerate() {
+        if wj > 0.0 {
+            last = j;
+            acc += wj;
+            if scan && acc > target {
+                return b * DRAW_BLOCK + j;
+            }
+        }
+    }
+    // Rounding kept the block's scan below the target: its last positive
+    // weight.
+    b * DRAW_BLOCK + last
 }
 
 /// Argmax, lowest index among ties; errors for empty rows, NaN, all -inf.
@@ -503,6 +632,8 @@ struct State<'a, F> {
     t: f64,
     /// The largest logit of the current set.
     m: f64,
+    /// The row's smallest logit, found (one SIMD pass) when first asked.
+    min: Option<F>,
 }
 
 /// Threshold `v` reaching `target` mass over `(key, mass)` pairs sorted by
@@ -519,16 +650,62 @@ fn mass_threshold(sorted: &[(f64, f64)], target: f64) -> f64 {
     sorted.last().map_or(f64::NEG_INFINITY, |p| p.0)
 }
 
-impl<F: Real> State<'_, F> {
+impl<'a, F: Real> State<'a, F> {
+    /// Every finite logit of `x`, whose maximum `m` is finite.
+    fn new(x: &'a [F], m: F) -> Self {
+        State {
+            x,
+            cand: None,
+            t: 1.0,
+            m: m.to_f64(),
+            min: None,
+        }
+    }
+
     fn len(&self) -> usize {
         self.cand.as_ref().map_or(self.x.len(), Vec::len)
+    }
+
+    /// The smallest logit of the row (-inf if any entry is).
+    fn row_min(&mut self) -> F {
+        let x = self.x;
+        *self.min.get_or_insert_with(|| (F::kernels().min)(x))
+    }
+
+    /// True when every current candidate has the same logit (the
+    /// maximum): then every stage keeps them all, since each cut-off keeps
+    /// the candidates tied with the threshold. On the whole vocabulary this
+    /// also says that no entry is -inf.
+    fn is_flat(&mut self) -> bool {
+        let m = self.m;
+        match &self.cand {
+            Some(c) => c.iter().all(|&i| self.x[i as usize].to_f64() == m),
+            None => self.row_min().to_f64() == m,
+        }
+    }
+
+    /// What is kept, listed only where it is not every finite logit.
+    fn outcome(mut self) -> Outcome {
+        match self.cand.take() {
+            Some(idx) => Outcome::Listed { idx, t: self.t },
+            None => Outcome::All {
+                m: self.m,
+                t: self.t,
+                flat: self.is_flat(),
+            },
+        }
     }
 
     /// Keeps the candidates for which `keep(x_i)` holds, in index order.
     /// `monotone`: `keep` is nondecreasing in `x` (a threshold), so that
     /// on the whole vocabulary a block whose maximum fails is skipped
     /// after one SIMD max.
+    /// On the whole vocabulary, a threshold that the smallest logit passes
+    /// keeps everything: the set stays unlisted.
     fn keep(&mut self, monotone: bool, keep: impl Fn(F) -> bool) {
+        if self.cand.is_none() && monotone && keep(self.row_min()) {
+            return;
+        }
         let x = self.x;
         match &mut self.cand {
             Some(c) => c.retain(|&i| keep(x[i as usize])),
@@ -631,6 +808,9 @@ impl<F: Real> State<'_, F> {
     /// of them (`lo`) bounds the k-th largest entry from below; only the
     /// blocks whose maximum reaches `lo` can hold a kept entry.
     fn top_k_dense(&mut self, k: usize) {
+        if self.is_flat() {
+            return; // every logit ties with the k-th largest
+        }
         let x = self.x;
         let max = F::kernels().max;
         let bmax: Vec<F> = x.chunks(BLOCK).map(max).collect();
@@ -655,6 +835,9 @@ impl<F: Real> State<'_, F> {
         }
         // Otherwise `vals` holds at least the k block maxima >= lo.
         let kth = *vals.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1;
+        if kth <= self.row_min() {
+            return; // every logit reaches the k-th largest: all kept
+        }
         let mut out = Vec::new();
         for (bi, block) in blocks(kth) {
             for (j, &v) in block.iter().enumerate() {
@@ -668,6 +851,9 @@ impl<F: Real> State<'_, F> {
     }
 
     fn top_p(&mut self, p: f64) {
+        if self.is_flat() {
+            return; // equal probabilities, all tied with the threshold
+        }
         // The normaliser of the current set, relative to its maximum.
         let total = match &self.cand {
             Some(_) => self
@@ -700,6 +886,9 @@ impl<F: Real> State<'_, F> {
     }
 
     fn typical(&mut self, mass: f64) {
+        if self.is_flat() {
+            return; // equal typicality scores, all tied with the threshold
+        }
         let c = self.scaled(f64::NEG_INFINITY);
         let total: f64 = c.iter().map(|e| e.1).sum();
         let ln_total = total.ln();
@@ -769,5 +958,143 @@ impl Distribution<usize> for Kept {
     #[inline]
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> usize {
         self.indices[self.cat.sample(rng)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The whole-vocabulary paths (unlisted kept set, flat shortcuts,
+    //! blockwise draw) against the general listed paths on the same input.
+
+    use super::*;
+    use crate::sample::rng::{open01, stream_rng};
+    use rand::RngCore;
+
+    /// The kept indices with the set starting unlisted (`listed = false`,
+    /// the fast paths) or listed explicitly (the general paths).
+    fn kept_by<F: Real>(x: &[F], ops: &[Op], listed: bool) -> Vec<usize> {
+        let mut st = State::new(x, (F::kernels().max)(x));
+        if listed {
+            st.cand = Some(
+                (0..x.len() as u32)
+                    .filter(|&i| x[i as usize] > F::NEG_INFINITY)
+                    .collect(),
+            );
+        }
+        for &op in ops {
+            st.apply(op).unwrap();
+        }
+        st.outcome().weights(x).0
+    }
+
+    fn rows(n: usize) -> Vec<Vec<f64>> {
+        let mut rng = stream_rng(11, n as u64);
+        let mut u = || open01(rng.next_u64());
+        let flat = vec![0.25; n];
+        let mut flat_inf = flat.clone();
+        flat_inf[n / 3] = f64::NEG_INFINITY;
+        let mut one_low = flat.clone();
+        one_low[n / 2] = 0.2;
+        let mut one_high = flat.clone();
+        one_high[n - 1] = 0.3;
+        let nearly: Vec<f64> = (0..n).map(|_| 0.01 * u()).collect();
+        let wide: Vec<f64> = (0..n).map(|_| 8.0 * u()).collect();
+        let few: Vec<f64> = (0..n).map(|_| (4.0 * u()).floor()).collect();
+        let all = vec![flat, flat_inf, one_low, one_high, nearly, wide, few];
+        // A row needs a finite entry (`Chain::run` rejects the others).
+        all.into_iter()
+            .filter(|x| x.iter().any(|v| v.is_finite()))
+            .collect()
+    }
+
+    fn op_lists() -> Vec<Vec<Op>> {
+        use Op::*;
+        vec![
+            vec![Temperature(0.8), TopK(50), TopP(0.9)],
+            vec![TopK(3000)],
+            vec![MinP(0.05)],
+            vec![MinP(0.9), Typical(0.9)],
+            vec![Temperature(1.7), TopP(0.95)],
+            vec![Typical(0.5)],
+            vec![TopK(40), Typical(0.9), TopP(0.5), MinP(0.1), Temperature(1.3)],
+        ]
+    }
+
+    #[test]
+    fn unlisted_and_listed_sets_agree_f64_and_f32() {
+        for n in [1, 7, 300, 5000] {
+            for x in rows(n) {
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                for ops in op_lists() {
+                    assert_eq!(kept_by(&x, &ops, false), kept_by(&x, &ops, true));
+                    assert_eq!(kept_by(&x32, &ops, false), kept_by(&x32, &ops, true));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flat_rows_stay_unlisted() {
+        let x = vec![1.5_f32; 5000];
+        for ops in op_lists() {
+            let mut st = State::new(&x, 1.5);
+            for &op in &ops {
+                st.apply(op).unwrap();
+            }
+            assert!(st.cand.is_none(), "{ops:?}");
+            assert!(matches!(st.outcome(), Outcome::All { flat: true, .. }));
+        }
+    }
+
+    /// Draws `draw_all` against `Categorical` over the listed weights:
+    /// equal, except where `u` lies within rounding of a cumulative
+    /// boundary (the blockwise draw adds the weights in another order).
+    fn check_draws<F: Real>(x: &[F], t: f64) {
+        let m = (F::kernels().max)(x).to_f64();
+        let idx: Vec<u32> = (0..x.len() as u32).collect();
+        let w = listed_weights(x, &idx, t);
+        let cat = Categorical::from_valid_weights(&w);
+        let cdf: Vec<f64> = w
+            .iter()
+            .scan(0.0, |acc, v| {
+                *acc += v;
+                Some(*acc)
+            })
+            .collect();
+        let total = cdf[cdf.len() - 1];
+        let mut rng = stream_rng(3, x.len() as u64);
+        let edges = [open01(0), open01(u64::MAX), 0.5];
+        let us = edges.into_iter().chain((0..300).map(|_| open01(rng.next_u64())));
+        for u in us {
+            let (got, want) = (draw_all(x, m, t, u), cat.invert(u));
+            let near = (cdf[got.min(want)] - u * total).abs() <= 1e-12 * total;
+            assert!(got == want || near, "n {} t {t} u {u}: {got} vs {want}", x.len());
+        }
+    }
+
+    #[test]
+    fn blockwise_draw_is_the_inverse_cdf_f64_and_f32() {
+        for n in [1, 2, 255, 2048, 2049, 7000] {
+            for x in rows(n) {
+                let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+                for t in [1.0, 0.7, 2.5] {
+                    check_draws(&x, t);
+                    check_draws(&x32, t);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flat_draw_is_the_inverse_cdf_of_equal_weights() {
+        let mut rng = stream_rng(4, 0);
+        for n in [1usize, 2, 3, 1000, 128_256] {
+            let cat = Categorical::from_valid_weights(&vec![1.0; n]);
+            let edges = [open01(0), open01(u64::MAX), 0.5, 1.0 / 3.0];
+            for u in edges.into_iter().chain((0..500).map(|_| open01(rng.next_u64()))) {
+                // Exact: the running sums of ones are exact integers.
+                assert_eq!(draw_flat(n, u), cat.invert(u), "n {n} u {u}");
+            }
+        }
     }
 }
