@@ -1016,7 +1016,13 @@ mod tests {
             vec![MinP(0.9), Typical(0.9)],
             vec![Temperature(1.7), TopP(0.95)],
             vec![Typical(0.5)],
-            vec![TopK(40), Typical(0.9), TopP(0.5), MinP(0.1), Temperature(1.3)],
+            vec![
+                TopK(40),
+                Typical(0.9),
+                TopP(0.5),
+                MinP(0.1),
+                Temperature(1.3),
+            ],
         ]
     }
 
@@ -1064,11 +1070,17 @@ mod tests {
         let total = cdf[cdf.len() - 1];
         let mut rng = stream_rng(3, x.len() as u64);
         let edges = [open01(0), open01(u64::MAX), 0.5];
-        let us = edges.into_iter().chain((0..300).map(|_| open01(rng.next_u64())));
+        let us = edges
+            .into_iter()
+            .chain((0..300).map(|_| open01(rng.next_u64())));
         for u in us {
             let (got, want) = (draw_all(x, m, t, u), cat.invert(u));
             let near = (cdf[got.min(want)] - u * total).abs() <= 1e-12 * total;
-            assert!(got == want || near, "n {} t {t} u {u}: {got} vs {want}", x.len());
+            assert!(
+                got == want || near,
+                "n {} t {t} u {u}: {got} vs {want}",
+                x.len()
+            );
         }
     }
 
@@ -1091,7 +1103,10 @@ mod tests {
         for n in [1usize, 2, 3, 1000, 128_256] {
             let cat = Categorical::from_valid_weights(&vec![1.0; n]);
             let edges = [open01(0), open01(u64::MAX), 0.5, 1.0 / 3.0];
-            for u in edges.into_iter().chain((0..500).map(|_| open01(rng.next_u64()))) {
+            for u in edges
+                .into_iter()
+                .chain((0..500).map(|_| open01(rng.next_u64())))
+            {
                 // Exact: the running sums of ones are exact integers.
                 assert_eq!(draw_flat(n, u), cat.invert(u), "n {n} u {u}");
             }
