@@ -569,5 +569,5 @@ fn flat_row_draws_are_uniform() {
     for _ in 0..50_000 {
         counts[chain.sample(&x, &mut rng).unwrap()] += 1;
     }
-    assert_fits("flat row", &counts, &vec![1.0 / 13.0; 13]);
+    assert_fits("flat row", &counts, &[1.0 / 13.0; 13]);
 }
