@@ -170,6 +170,8 @@ fn sum_rel<F: Real>(k: &Kernels<F>, n: usize) -> f64 {
         ("avx512", "f32") => 16,
         ("avx512", _) => 8,
         ("avx2", "f32") => 8,
+        ("neon", "f32") => 4,
+        ("neon", _) => 2,
         _ => 4,
     };
     let u = eps::<F>() / 2.0;
@@ -356,6 +358,28 @@ proptest! {
     fn f64_tables_match_scalar((e, spread, sc) in case()) {
         check_tables::<f64>(available_f64(), &e, spread, sc)?;
     }
+}
+
+/// `detected_*` is the table `BOLTZMAX_KERNEL` names when this CPU has
+/// it, else the best one; scalar comes last; on aarch64 NEON is always
+/// there, first. (Run with `BOLTZMAX_KERNEL=scalar`, `neon`, ... to check
+/// the forcing.)
+#[test]
+fn detected_is_forced_or_best() {
+    fn check<F: Real>(all: Vec<&'static Kernels<F>>, detected: &'static Kernels<F>) {
+        let forced = std::env::var("BOLTZMAX_KERNEL").ok();
+        let want = forced
+            .as_deref()
+            .and_then(|n| all.iter().find(|k| k.name == n))
+            .unwrap_or(&all[0]);
+        assert_eq!(detected.name, want.name);
+        assert_eq!(all.last().map(|k| k.name), Some("scalar"));
+        if cfg!(all(target_arch = "aarch64", target_feature = "neon")) {
+            assert_eq!(all[0].name, "neon");
+        }
+    }
+    check::<f32>(available_f32(), boltzmax::kernel::detected_f32());
+    check::<f64>(available_f64(), boltzmax::kernel::detected_f64());
 }
 
 #[test]

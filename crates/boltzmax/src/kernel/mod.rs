@@ -8,20 +8,40 @@
 //! least one `z_i` is exactly 0.
 //!
 //! The scalar table is the reference: every SIMD table is tested against
-//! it on random input (`tests/simd_twins.rs`). On x86_64 the tables are
-//! `avx512` (AVX-512F + DQ) and `avx2` (AVX2 + FMA), each for f32 and f64,
-//! written once over a vector type (`simd.rs`, `x86_64/`); their exp is
-//! within 2 ulp on the kernels' domain, subnormal results included. [`detected_f32`] and [`detected_f64`] pick the best
-//! table for the running CPU once; the environment variable
-//! `BOLTZMAX_KERNEL` (`scalar`, or a table's name) forces one, for tests
-//! and benchmarks.
+//! it on random input (`tests/simd_twins.rs`). The SIMD tables are written
+//! once over a vector type (`simd.rs`) and instantiated per instruction
+//! set, each for f32 and f64:
+//!
+//! - x86_64: `avx512` (AVX-512F + DQ) and `avx2` (AVX2 + FMA), chosen by
+//!   run-time detection (`x86_64/`);
+//! - aarch64: `neon` (Advanced SIMD, part of the aarch64 baseline, so
+//!   always available there; `aarch64.rs`). Its correctness and exp
+//!   accuracy are tested under `qemu-aarch64`; its speed has not been
+//!   measured on ARM hardware.
+//!
+//! Every SIMD table's exp is within 2 ulp on the kernels' domain,
+//! subnormal results included, and every table keeps the edge-case
+//! contract above (the driver handles the edge cases; the kernels only
+//! see regular rows). [`detected_f32`] and [`detected_f64`] pick the best
+//! table for the running CPU once (the first of [`available_f32`] /
+//! [`available_f64`]); the environment variable `BOLTZMAX_KERNEL`
+//! (`scalar`, or a table's name: `avx512`, `avx2`, `neon`) forces one, for
+//! tests and benchmarks; a name the CPU cannot run is ignored.
 
 use std::sync::OnceLock;
 
 pub use crate::params::Scaling;
 
+// NEON is baseline on aarch64; the module is compiled only where the
+// crate is built with it (the default), which is what makes its tables
+// sound without run-time detection.
+#[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+mod aarch64;
 pub mod scalar;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", target_feature = "neon")
+))]
 mod simd;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
@@ -123,6 +143,8 @@ pub fn available_f32() -> Vec<&'static Kernels<f32>> {
     let mut v: Vec<&'static Kernels<f32>> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     v.extend(x86_64::tables_f32());
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    v.extend(aarch64::tables_f32());
     v.push(&scalar::F32);
     v
 }
@@ -133,6 +155,8 @@ pub fn available_f64() -> Vec<&'static Kernels<f64>> {
     let mut v: Vec<&'static Kernels<f64>> = Vec::new();
     #[cfg(target_arch = "x86_64")]
     v.extend(x86_64::tables_f64());
+    #[cfg(all(target_arch = "aarch64", target_feature = "neon"))]
+    v.extend(aarch64::tables_f64());
     v.push(&scalar::F64);
     v
 }

@@ -9,18 +9,9 @@
 //!
 //! ## The vector exp
 //!
-//! `e^z = 2^n e^r` with `n = round(z log2 e)` and `r = z - n ln 2`
-//! (Cody and Waite, with `ln 2` split in two: `LN2_HI` is `ln 2` rounded to
-//! the element type, so `z - n LN2_HI` is exact under FMA for every `z`
-//! the kernels see). `n` comes from one FMA, `z log2 e + 1.5 * 2^(p-1)`,
-//! whose rounding to an integer is the rounding we want. Then
-//! `e^r = 1 + r q(r)` on `|r| <= ln 2 / 2`, Horner's rule, with `q` a
-//! Chebyshev fit of `(e^r - 1)/r` (mpmath `chebyfit`; exp polynomial of
-//! degree 6 for f32, 11 for f64: fit errors 2.4e-8 and 3.3e-17
-//! relative, a fifth of an ulp). `z` is first clamped to `Z_MIN`, below
-//! which `e^z` rounds to 0, which also maps -inf to 0 while NaN passes
-//! through the clamp. The scaling by `2^n` is exact for normal results
-//! and rounds once for subnormal ones: AVX-512 uses `vscalefps/pd`; AVX2
+//! The algorithm and its constants are shared (see `simd.rs`, "The vector
+//! exp"); what differs is the scaling by `2^n`, exact for normal results
+//! and rounded once for subnormal ones: AVX-512 uses `vscalefps/pd`; AVX2
 //! adds `n` to the exponent bits, and where a lane's result may be
 //! subnormal multiplies by `2^(n - n/2)` and then `2^(n/2)`, both normal.
 //!
@@ -40,52 +31,8 @@ mod avx2;
 mod avx512;
 
 use super::Kernels;
+use super::simd::consts;
 
-/// `log2 e`, and `ln 2` split as `LN2_HI + LN2_LO`.
-pub(super) mod consts {
-    pub const LOG2E_F32: f32 = std::f32::consts::LOG2_E;
-    pub const LN2_HI_F32: f32 = std::f32::consts::LN_2;
-    pub const LN2_LO_F32: f32 = -1.904_654_2e-9;
-    /// Below this `e^z < 2^-150` rounds to 0 in f32.
-    pub const Z_MIN_F32: f32 = -104.0;
-    /// Above this every f32 result is normal (`n >= -125`).
-    pub const Z_NORMAL_F32: f32 = -86.0;
-    /// `1.5 * 2^23`: adding it rounds to an integer.
-    pub const ROUND_F32: f32 = 12_582_912.0;
-    /// `q(r) ~ (e^r - 1)/r`, coefficients of `r^0 ..= r^5`.
-    pub const Q_F32: [f32; 6] = [
-        1.0,
-        0.5,
-        0.166_665_05,
-        0.041_666_467,
-        0.008_369_149,
-        0.001_393_364_2,
-    ];
-
-    pub const LOG2E_F64: f64 = std::f64::consts::LOG2_E;
-    pub const LN2_HI_F64: f64 = std::f64::consts::LN_2;
-    pub const LN2_LO_F64: f64 = 2.319_046_813_846_299_6e-17;
-    /// Below this `e^z < 2^-1075` rounds to 0 in f64.
-    pub const Z_MIN_F64: f64 = -746.0;
-    /// Above this every f64 result is normal (`n >= -1021`).
-    pub const Z_NORMAL_F64: f64 = -707.0;
-    /// `1.5 * 2^52`: adding it rounds to an integer.
-    pub const ROUND_F64: f64 = 6_755_399_441_055_744.0;
-    /// `q(r) ~ (e^r - 1)/r`, coefficients of `r^0 ..= r^10`.
-    pub const Q_F64: [f64; 11] = [
-        1.0,
-        0.500_000_000_000_000_6,
-        0.166_666_666_666_666_7,
-        0.041_666_666_666_573_14,
-        0.008_333_333_333_326_141,
-        0.001_388_888_893_248_86,
-        0.000_198_412_698_748_004_93,
-        2.480_150_434_699_768_6e-5,
-        2.755_725_542_574_643_5e-6,
-        2.762_635_724_144_722_3e-7,
-        2.510_520_637_395_701e-8,
-    ];
-}
 /// Builds a private `Kernels` table from a vector type whose methods need
 /// the features `$feat`.
 macro_rules! kernels {
