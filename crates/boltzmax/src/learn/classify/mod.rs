@@ -298,7 +298,15 @@ pub fn train_from(
             tj[d] = init.intercepts[j];
         }
     }
-    let report = lbfgs::minimize(&mut theta, |t, g| dense.evaluate(t, g), &opts.lbfgs);
+    let report = match dense.preconditioner() {
+        Some(h0) => lbfgs::minimize_preconditioned(
+            &mut theta,
+            |t, g| dense.evaluate(t, g),
+            |v, out| h0.apply(v, out),
+            &opts.lbfgs,
+        ),
+        None => lbfgs::minimize(&mut theta, |t, g| dense.evaluate(t, g), &opts.lbfgs),
+    };
     let mut model = SoftmaxRegression {
         features: d,
         classes: k,
