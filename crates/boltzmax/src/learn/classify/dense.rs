@@ -639,7 +639,10 @@ mod tests {
         for i in 0..m {
             for j in 0..m {
                 let e: f64 = (0..m).map(|t| a[i * m + t] * inv[t * m + j]).sum();
-                assert!((e - f64::from(u8::from(i == j))).abs() < 1e-12, "{i} {j} {e}");
+                assert!(
+                    (e - f64::from(u8::from(i == j))).abs() < 1e-12,
+                    "{i} {j} {e}"
+                );
             }
         }
         a[0] = -1.0;

@@ -171,7 +171,11 @@ where
     let mut xt = vec![0.0; n];
     let mut gt = vec![0.0; n];
     // H0 times a vector, with a preconditioner.
-    let mut hv = if h0.is_some() { vec![0.0; n] } else { Vec::new() };
+    let mut hv = if h0.is_some() {
+        vec![0.0; n]
+    } else {
+        Vec::new()
+    };
 
     let report = |value, g: &[f64], iterations, evaluations, stop| LbfgsReport {
         value,
