@@ -3,7 +3,7 @@
 
     pip install scikit-learn numpy scipy        # scikit-learn >= 1.8 for method="temperature"
     cargo build --release -p boltzmax --example learn_timing
-    python3 benches/peers/calibration_peers.py [--repeats 7]
+    python3 benches/peers/calibration_peers.py [--repeats 7] [--blas-threads 1]
 
 boltzmax runs through the example binary `learn_timing` (which times the
 fit in-process, file reading excluded); the peers run in this process; both
@@ -175,8 +175,21 @@ def load(name):
 
 def regression_rows(repeats, tmp):
     print("\n## Softmax regression, C = 1, train + valid (scikit-learn's objective)\n")
-    print("| data | n x d | scikit-learn tol=1e-10: objective | time | boltzmax gtol=1e-8: objective | time | ratio ours / sklearn (medians) | sklearn default tol=1e-4: objective | time |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    # scipy's evaluation count, seen by wrapping the minimize that
+    # scikit-learn's lbfgs path calls (n_iter_ alone hides line-search
+    # evaluations).
+    import sklearn.linear_model._logistic as sk_logistic
+
+    seen = {}
+    real_minimize = sk_logistic.optimize.minimize
+
+    def counting_minimize(*a, **kw):
+        r = real_minimize(*a, **kw)
+        seen["nfev"] = r.nfev
+        return r
+
+    print("| data | n x d | scikit-learn tol=1e-10: objective | iterations / evaluations | time | boltzmax gtol=1e-8: objective | iterations / evaluations | time | ratio ours / sklearn (medians) | sklearn default tol=1e-4: objective | time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in ("digits", "iris", "wine"):
         X, y, s = load(name)
         fit = np.sort(np.concatenate([s["train"], s["valid"]]))
@@ -186,25 +199,39 @@ def regression_rows(repeats, tmp):
         if name == "wine":
             Xf = (Xf - Xf.mean(0)) / Xf.std(0)
         tight, t_tight = timed(lambda: LogisticRegression(C=1.0, tol=1e-10, max_iter=100000).fit(Xf, yf), repeats)
+        sk_logistic.optimize.minimize = counting_minimize
+        try:
+            LogisticRegression(C=1.0, tol=1e-10, max_iter=100000).fit(Xf, yf)
+        finally:
+            sk_logistic.optimize.minimize = real_minimize
         loose, t_loose = timed(lambda: LogisticRegression(C=1.0).fit(Xf, yf), repeats)
         r = ours(["regression", Xf.shape[1], 1.0, 1e-8, repeats], tmp, x=Xf, labels=yf.astype(np.float64))
         o_tight = objective(tight.coef_, tight.intercept_, Xf, yf, 1.0)
         o_loose = objective(loose.coef_, loose.intercept_, Xf, yf, 1.0)
-        print(f"| {name} | {Xf.shape[0]} x {Xf.shape[1]} | {o_tight:.12f} | {ms(t_tight)} | "
-              f"{r['objective']:.12f} | {ms((r['seconds'], r['seconds_min']))} | {r['seconds'] / t_tight[0]:.3f} | "
+        print(f"| {name} | {Xf.shape[0]} x {Xf.shape[1]} | {o_tight:.12f} | {int(tight.n_iter_[0])} / {seen['nfev']} | {ms(t_tight)} | "
+              f"{r['objective']:.12f} | {r['iterations']} / {r['evaluations']} | {ms((r['seconds'], r['seconds_min']))} | {r['seconds'] / t_tight[0]:.3f} | "
               f"{o_loose:.12f} | {ms(t_loose)} |")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--blas-threads", type=int, default=None,
+                    help="limit the peers' BLAS/OpenMP pools (threadpoolctl); on a loaded machine 1 avoids "
+                         "oversubscription, which slows scikit-learn's fits by 10x or more")
     args = ap.parse_args()
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads)
     if not os.path.exists(BIN):
         sys.exit(f"build first: cargo build --release -p boltzmax --example learn_timing ({BIN} missing)")
     print(f"# calibration peers, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}; "
           f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn {sklearn.__version__}; "
-          f"medians of {args.repeats} repeats")
+          f"medians of {args.repeats} repeats; peers' thread pools: "
+          f"{'limited to ' + str(args.blas_threads) if args.blas_threads is not None else 'default'}; "
+          f"load average before the run {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     try:
         import netcal  # noqa: F401
 
