@@ -29,6 +29,7 @@
 //! ```
 
 pub mod bandit;
+mod fastmath;
 mod rng;
 pub mod tabular;
 

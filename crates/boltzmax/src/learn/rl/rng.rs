@@ -43,44 +43,73 @@ fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
     (r * c, r * s)
 }
 
-/// A Gamma(shape, 1) draw, Marsaglia and Tsang (2000), whose first
-/// proposal uses the given standard normal `z` (fresh normals after a
-/// rejection); shapes below 1 use `G(a) = G(a + 1) U^(1/a)`.
-fn gamma_with<R: Rng + ?Sized>(rng: &mut R, shape: f64, mut z: f64) -> f64 {
-    if shape < 1.0 {
-        let g = gamma_with(rng, shape + 1.0, z);
-        return g * uniform_open(rng).powf(1.0 / shape);
-    }
-    let d = shape - 1.0 / 3.0;
-    let c = 1.0 / (9.0 * d).sqrt();
-    loop {
-        let v = 1.0 + c * z;
-        if v > 0.0 {
-            let v = v * v * v;
-            let u = uniform_open(rng);
-            let z2 = z * z;
-            if u < 1.0 - 0.0331 * z2 * z2 || u.ln() < 0.5 * z2 + d * (1.0 - v + v.ln()) {
-                return d * v;
-            }
+/// The constants of a Marsaglia-Tsang Gamma(shape, 1) sampler,
+/// `d = s - 1/3` and `c = 1 / sqrt(9 d)` for `s = shape` (or `shape + 1`
+/// when `shape < 1`), computed once per shape: the posterior of a
+/// Thompson sampler changes one arm per step, so its 2K shapes need not
+/// pay a square root and a division at every draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct GammaShape {
+    shape: f64,
+    d: f64,
+    c: f64,
+}
+
+impl GammaShape {
+    /// The sampler for `Gamma(shape, 1)`, `shape > 0`.
+    #[inline]
+    pub(crate) fn new(shape: f64) -> Self {
+        let s = if shape < 1.0 { shape + 1.0 } else { shape };
+        let d = s - 1.0 / 3.0;
+        GammaShape {
+            shape,
+            d,
+            c: 1.0 / (9.0 * d).sqrt(),
         }
-        z = standard_normal(rng);
+    }
+
+    /// A Gamma(shape, 1) draw, Marsaglia and Tsang (2000), whose first
+    /// proposal uses the given standard normal `z` (fresh normals after a
+    /// rejection), accepted by the squeeze `u < 1 - 0.0331 z^4` before
+    /// the logarithmic test; shapes below 1 use `G(a) = G(a + 1)
+    /// U^(1/a)`.
+    #[inline]
+    pub(crate) fn draw<R: Rng + ?Sized>(&self, rng: &mut R, mut z: f64) -> f64 {
+        let (d, c) = (self.d, self.c);
+        let g = loop {
+            let v = 1.0 + c * z;
+            if v > 0.0 {
+                let v = v * v * v;
+                let u = uniform_open(rng);
+                let z2 = z * z;
+                if u < 1.0 - 0.0331 * z2 * z2 || u.ln() < 0.5 * z2 + d * (1.0 - v + v.ln()) {
+                    break d * v;
+                }
+            }
+            z = standard_normal(rng);
+        };
+        if self.shape < 1.0 {
+            g * uniform_open(rng).powf(1.0 / self.shape)
+        } else {
+            g
+        }
     }
 }
 
 /// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`,
 /// the two first proposals sharing one Box-Muller transform.
 #[inline]
-pub(crate) fn beta<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
+pub(crate) fn beta_with<R: Rng + ?Sized>(rng: &mut R, a: &GammaShape, b: &GammaShape) -> f64 {
     let (z1, z2) = normal_pair(rng);
-    let x = gamma_with(rng, a, z1);
-    let y = gamma_with(rng, b, z2);
+    let x = a.draw(rng, z1);
+    let y = b.draw(rng, z2);
     x / (x + y)
 }
 
-/// A standard Gumbel draw `-ln(-ln U)` ([`crate::sample::gumbel`]).
-#[inline]
-pub(crate) fn gumbel<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    crate::sample::gumbel(rng)
+/// [`beta_with`] for shapes used once.
+#[cfg(test)]
+pub(crate) fn beta<R: Rng + ?Sized>(rng: &mut R, a: f64, b: f64) -> f64 {
+    beta_with(rng, &GammaShape::new(a), &GammaShape::new(b))
 }
 
 #[cfg(test)]
@@ -120,7 +149,7 @@ mod tests {
                 "beta({a},{b}) var {v} vs {ev}"
             );
         }
-        let g: Vec<f64> = (0..n).map(|_| gumbel(&mut rng)).collect();
+        let g: Vec<f64> = (0..n).map(|_| crate::sample::gumbel(&mut rng)).collect();
         let (m, v) = moments(&g);
         let euler = 0.577_215_664_901_532_9;
         let pi2_6 = std::f64::consts::PI.powi(2) / 6.0;

@@ -8,8 +8,9 @@ use rand::Rng;
 
 use super::estimates::{Estimates, StepSize};
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
-use crate::learn::rl::rng::{gumbel, uniform_open};
-use crate::{Params, Result};
+use crate::Result;
+use crate::learn::rl::fastmath::{exp_nonpos, exp_shifted_in_place, gumbel_in_place, padded_len};
+use crate::learn::rl::rng::uniform_open;
 
 /// Unnormalised softmax weights `w_i = exp((x_i - m) / T)` kept in step
 /// with the logits `x` one entry at a time.
@@ -22,7 +23,10 @@ use crate::{Params, Result};
 /// core kernels use.
 #[derive(Debug, Clone)]
 pub(crate) struct SoftmaxWeights {
+    /// The weights, padded to [`padded_len`] for the batched rebuild;
+    /// only the first `n` entries are weights.
     w: Vec<f64>,
+    n: usize,
     shift: f64,
     temp: f64,
 }
@@ -30,18 +34,21 @@ pub(crate) struct SoftmaxWeights {
 impl SoftmaxWeights {
     pub(crate) fn new(n: usize, temp: f64) -> Self {
         SoftmaxWeights {
-            w: vec![1.0; n],
+            w: vec![1.0; padded_len(n)],
+            n,
             shift: 0.0,
             temp,
         }
     }
 
+    /// All weights from scratch around the current maximum: the K
+    /// exponentials in one vectorised pass.
     pub(crate) fn rebuild(&mut self, x: &[f64]) {
         let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         self.shift = m;
-        for (w, &xi) in self.w.iter_mut().zip(x) {
-            *w = ((xi - m) / self.temp).exp();
-        }
+        self.w[..self.n].copy_from_slice(x);
+        self.w[self.n..].fill(m);
+        exp_shifted_in_place(&mut self.w, m, self.temp);
     }
 
     #[inline]
@@ -49,44 +56,51 @@ impl SoftmaxWeights {
         if x[i] > self.shift {
             self.rebuild(x);
         } else {
-            self.w[i] = ((x[i] - self.shift) / self.temp).exp();
+            self.w[i] = exp_nonpos((x[i] - self.shift) / self.temp);
         }
     }
 
-    /// Inverse-CDF draw with `u` in (0, 1).
+    /// Inverse-CDF draw with `u` in (0, 1); also returns the total weight
+    /// it scanned, for callers that need the chosen arm's probability.
     #[inline]
-    pub(crate) fn sample(&mut self, x: &[f64], u: f64) -> usize {
-        let mut total: f64 = self.w.iter().sum();
+    pub(crate) fn sample_with_total(&mut self, x: &[f64], u: f64) -> (usize, f64) {
+        let mut total: f64 = self.weights().iter().sum();
         // Far below the shift every weight may have underflowed: rebuild
         // around the current maximum (rare, and never wrong).
         if total.is_nan() || total <= 1e-250 {
             self.rebuild(x);
-            total = self.w.iter().sum();
+            total = self.weights().iter().sum();
         }
         let target = u * total;
         let mut acc = 0.0;
         let mut last = 0;
-        for (i, &w) in self.w.iter().enumerate() {
+        for (i, &w) in self.weights().iter().enumerate() {
             if w > 0.0 {
                 acc += w;
                 last = i;
                 if target < acc {
-                    return i;
+                    return (i, total);
                 }
             }
         }
         // Rounding left target >= the accumulated sum: the last arm with
         // positive weight is the one the CDF ends on.
-        last
+        (last, total)
+    }
+
+    /// Inverse-CDF draw with `u` in (0, 1).
+    #[inline]
+    pub(crate) fn sample(&mut self, x: &[f64], u: f64) -> usize {
+        self.sample_with_total(x, u).0
     }
 
     pub(crate) fn weights(&self) -> &[f64] {
-        &self.w
+        &self.w[..self.n]
     }
 
     pub(crate) fn probabilities_into(&self, out: &mut [f64]) {
-        let total: f64 = self.w.iter().sum();
-        for (o, &w) in out.iter_mut().zip(&self.w) {
+        let total: f64 = self.weights().iter().sum();
+        for (o, &w) in out.iter_mut().zip(self.weights()) {
             *o = w / total;
         }
     }
@@ -280,9 +294,10 @@ impl Schedule {
 /// Boltzmann exploration with a temperature that changes with the step:
 /// arm `i` with probability `softmax(Q / T_t)_i`.
 ///
-/// Every weight changes with `T`, so each selection runs the core
-/// [`softmax_into`](crate::softmax_into) over the estimates into a buffer
-/// owned by the policy (no allocation per step).
+/// Every weight changes with `T`, so each selection computes all K
+/// exponentials `exp((Q_i - max Q) / T_t)`, in one vectorised pass into a
+/// buffer owned by the policy (no allocation per step), and draws by the
+/// inverse CDF of these unnormalised weights.
 ///
 /// ```
 /// use boltzmax::learn::rl::bandit::{AnnealedBoltzmann, Policy, Schedule};
@@ -317,7 +332,7 @@ impl AnnealedBoltzmann {
         Ok(AnnealedBoltzmann {
             est,
             schedule,
-            probs: vec![0.0; n],
+            probs: vec![0.0; padded_len(n)],
             t: 0,
         })
     }
@@ -336,15 +351,21 @@ impl AnnealedBoltzmann {
 
 impl Policy for AnnealedBoltzmann {
     fn n_arms(&self) -> usize {
-        self.probs.len()
+        self.est.values().len()
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         let temp = self.schedule.temperature(self.t + 1);
-        let params = Params::temperature(temp).expect("schedule values are clamped to (0, inf)");
-        crate::softmax_into(&mut self.probs, self.est.values(), &params)
-            .expect("buffer has n_arms entries");
-        sample_normalised(&self.probs, uniform_open(rng))
+        // Unnormalised weights exp((Q_i - max Q) / T), all K exponentials
+        // in one vectorised pass; the draw scales u by their sum instead
+        // of dividing every weight by it.
+        let q = self.est.values();
+        let k = q.len();
+        let m = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        self.probs[..k].copy_from_slice(q);
+        self.probs[k..].fill(m);
+        exp_shifted_in_place(&mut self.probs, m, temp);
+        sample_normalised(&self.probs[..k], uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -404,6 +425,8 @@ pub(crate) fn sample_normalised(p: &[f64], u: f64) -> usize {
 pub struct BoltzmannGumbel {
     est: Estimates,
     c: f64,
+    /// `C / sqrt(N_i)` per arm (infinite for untried arms, never used).
+    beta: Vec<f64>,
     scores: Vec<f64>,
 }
 
@@ -418,10 +441,16 @@ impl BoltzmannGumbel {
     pub fn with_estimates(est: Estimates, c: f64) -> Result<Self> {
         check_positive("C", c)?;
         let n = est.values().len();
+        let beta = est
+            .counts()
+            .iter()
+            .map(|&ni| c / (ni as f64).sqrt())
+            .collect();
         Ok(BoltzmannGumbel {
             est,
             c,
-            scores: vec![0.0; n],
+            beta,
+            scores: vec![0.0; padded_len(n)],
         })
     }
 
@@ -433,7 +462,7 @@ impl BoltzmannGumbel {
 
 impl Policy for BoltzmannGumbel {
     fn n_arms(&self) -> usize {
-        self.scores.len()
+        self.beta.len()
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
@@ -449,16 +478,25 @@ impl Policy for BoltzmannGumbel {
             }
         }
         if !untried {
-            for ((s, &qi), &ni) in self.scores.iter_mut().zip(q).zip(n) {
-                let beta = self.c / (ni as f64).sqrt();
-                *s = qi + beta * gumbel(rng);
+            // The K uniforms in arm order (as K separate Gumbel draws would
+            // take them), then -ln(-ln u) for all arms in one vectorised
+            // pass; beta_i = C / sqrt(N_i) is kept up to date by `update`.
+            let k = q.len();
+            for s in &mut self.scores[..k] {
+                *s = uniform_open(rng);
+            }
+            self.scores[k..].fill(0.5);
+            gumbel_in_place(&mut self.scores);
+            for ((s, &qi), &beta) in self.scores.iter_mut().zip(q).zip(&self.beta) {
+                *s = qi + beta * *s;
             }
         }
-        argmax_random_ties(&self.scores, rng)
+        argmax_random_ties(&self.scores[..q.len()], rng)
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
         self.est.update(arm, reward);
+        self.beta[arm] = self.c / (self.est.counts()[arm] as f64).sqrt();
     }
 
     fn reset(&mut self) {

@@ -70,21 +70,16 @@ impl Policy for Exp3 {
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let arm = if uniform_open(rng) < self.gamma {
-            index(rng, self.s.len())
+        let (arm, total) = if uniform_open(rng) < self.gamma {
+            let total: f64 = self.weights.weights().iter().sum();
+            (index(rng, self.s.len()), total)
         } else {
-            self.weights.sample(&self.s, uniform_open(rng))
+            self.weights.sample_with_total(&self.s, uniform_open(rng))
         };
-        // p of the chosen arm, needed by the importance weight in update.
+        // p of the chosen arm, needed by the importance weight in update
+        // (the total is the one the draw scanned: no second pass).
         let k = self.s.len() as f64;
-        let mut total = 0.0;
-        let mut wa = 0.0;
-        for (i, &w) in self.weights.weights().iter().enumerate() {
-            total += w;
-            if i == arm {
-                wa = w;
-            }
-        }
+        let wa = self.weights.weights()[arm];
         self.last_p = (1.0 - self.gamma) * wa / total + self.gamma / k;
         arm
     }

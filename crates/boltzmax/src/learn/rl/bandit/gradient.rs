@@ -4,8 +4,9 @@ use rand::Rng;
 
 use super::boltzmann::sample_normalised;
 use super::{Policy, check_arms, check_positive};
+use crate::Result;
+use crate::learn::rl::fastmath::{exp_shifted_in_place, padded_len};
 use crate::learn::rl::rng::uniform_open;
-use crate::{Params, Result};
 
 /// The gradient bandit (Sutton and Barto, 2nd ed., section 2.8): arm `i`
 /// with probability `pi_i = softmax(H)_i`, and after reward `R` for arm
@@ -14,8 +15,8 @@ use crate::{Params, Result};
 /// The baseline is the mean of the rewards before this step (eq. 2.12 as
 /// corrected in the book's errata), and the first reward itself at the
 /// first step, so the first update is zero; without a baseline it is 0.
-/// The probabilities are recomputed once per update with the core
-/// [`softmax_into`](crate::softmax_into), into a buffer the policy owns.
+/// The probabilities `softmax(H)` are recomputed once per update (K
+/// exponentials in one vectorised pass) into a buffer the policy owns.
 ///
 /// ```
 /// use boltzmax::learn::rl::bandit::{GradientBandit, Policy};
@@ -43,7 +44,9 @@ impl GradientBandit {
         check_positive("alpha", alpha)?;
         Ok(GradientBandit {
             h: vec![0.0; n_arms],
-            pi: vec![1.0 / n_arms as f64; n_arms],
+            // Padded for the batched exponentials; only the first
+            // `n_arms` entries are probabilities.
+            pi: vec![1.0 / n_arms as f64; padded_len(n_arms)],
             alpha,
             use_baseline: baseline,
             mean_reward: 0.0,
@@ -58,7 +61,7 @@ impl GradientBandit {
 
     /// The selection probabilities `softmax(H)`.
     pub fn probabilities(&self) -> &[f64] {
-        &self.pi
+        &self.pi[..self.h.len()]
     }
 }
 
@@ -69,7 +72,7 @@ impl Policy for GradientBandit {
 
     #[inline]
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        sample_normalised(&self.pi, uniform_open(rng))
+        sample_normalised(&self.pi[..self.h.len()], uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -84,12 +87,21 @@ impl Policy for GradientBandit {
         self.mean_reward += (reward - self.mean_reward) / self.t as f64;
         let g = self.alpha * (reward - baseline);
         if g != 0.0 {
+            let k = self.h.len();
             for (i, (h, &p)) in self.h.iter_mut().zip(&self.pi).enumerate() {
-                let indicator = if i == arm { 1.0 } else { 0.0 };
+                // Branch-free, so that the loop vectorises.
+                let indicator = f64::from(u8::from(i == arm));
                 *h += g * (indicator - p);
             }
-            crate::softmax_into(&mut self.pi, &self.h, &Params::default())
-                .expect("pi and h have the same length");
+            // softmax(H): the K exponentials in one vectorised pass.
+            let m = self.h.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            self.pi[..k].copy_from_slice(&self.h);
+            self.pi[k..].fill(m);
+            exp_shifted_in_place(&mut self.pi, m, 1.0);
+            let total: f64 = self.pi[..k].iter().sum();
+            for p in &mut self.pi[..k] {
+                *p /= total;
+            }
         }
     }
 

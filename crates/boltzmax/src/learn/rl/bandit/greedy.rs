@@ -5,6 +5,7 @@ use rand::Rng;
 use super::estimates::{Estimates, StepSize};
 use super::{Policy, argmax_random_ties, check_range};
 use crate::Result;
+use crate::learn::rl::fastmath::ucb_scores;
 use crate::learn::rl::rng::{index, uniform_open};
 
 /// Epsilon-greedy: with probability `epsilon` a uniformly random arm,
@@ -122,15 +123,13 @@ impl Policy for Ucb1 {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         let ln_t = ((self.t + 1) as f64).ln();
-        let q = self.est.values();
-        let n = self.est.counts();
-        for i in 0..q.len() {
-            self.scores[i] = if n[i] == 0 {
-                f64::INFINITY
-            } else {
-                q[i] + self.c * (ln_t / n[i] as f64).sqrt()
-            };
-        }
+        ucb_scores(
+            &mut self.scores,
+            self.est.values(),
+            self.est.counts(),
+            self.c,
+            ln_t,
+        );
         argmax_random_ties(&self.scores, rng)
     }
 

@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::rng::{beta, standard_normal};
+use crate::learn::rl::rng::{GammaShape, beta_with, standard_normal};
 
 /// Thompson sampling for rewards in [0, 1] with a Beta(a0, b0) prior per
 /// arm (default Beta(1, 1), uniform): draw `theta_i ~ Beta(a_i, b_i)` and
@@ -27,6 +27,9 @@ pub struct ThompsonBeta {
     b: Vec<f64>,
     a0: f64,
     b0: f64,
+    /// Gamma samplers for `a` and `b`, kept in step with them.
+    ga: Vec<GammaShape>,
+    gb: Vec<GammaShape>,
     draws: Vec<f64>,
 }
 
@@ -46,6 +49,8 @@ impl ThompsonBeta {
             b: vec![b0; n_arms],
             a0,
             b0,
+            ga: vec![GammaShape::new(a0); n_arms],
+            gb: vec![GammaShape::new(b0); n_arms],
             draws: vec![0.0; n_arms],
         })
     }
@@ -67,7 +72,7 @@ impl Policy for ThompsonBeta {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         for i in 0..self.a.len() {
-            self.draws[i] = beta(rng, self.a[i], self.b[i]);
+            self.draws[i] = beta_with(rng, &self.ga[i], &self.gb[i]);
         }
         argmax_random_ties(&self.draws, rng)
     }
@@ -76,11 +81,15 @@ impl Policy for ThompsonBeta {
         let r = reward.clamp(0.0, 1.0);
         self.a[arm] += r;
         self.b[arm] += 1.0 - r;
+        self.ga[arm] = GammaShape::new(self.a[arm]);
+        self.gb[arm] = GammaShape::new(self.b[arm]);
     }
 
     fn reset(&mut self) {
         self.a.fill(self.a0);
         self.b.fill(self.b0);
+        self.ga.fill(GammaShape::new(self.a0));
+        self.gb.fill(GammaShape::new(self.b0));
     }
 }
 
@@ -104,6 +113,10 @@ pub struct ThompsonGaussian {
     mu0: f64,
     s0: f64,
     noise_prec: f64,
+    /// Posterior means and `sqrt(precision)`, kept in step with the
+    /// precisions (one arm changes per step).
+    mean: Vec<f64>,
+    sqrt_prec: Vec<f64>,
     draws: Vec<f64>,
 }
 
@@ -131,6 +144,8 @@ impl ThompsonGaussian {
             mu0,
             s0,
             noise_prec: 1.0 / (sigma * sigma),
+            mean: vec![p0 * mu0 / p0; n_arms],
+            sqrt_prec: vec![p0.sqrt(); n_arms],
             draws: vec![0.0; n_arms],
         })
     }
@@ -152,8 +167,7 @@ impl Policy for ThompsonGaussian {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         for i in 0..self.prec.len() {
-            let mean = self.prec_mean[i] / self.prec[i];
-            self.draws[i] = mean + standard_normal(rng) / self.prec[i].sqrt();
+            self.draws[i] = self.mean[i] + standard_normal(rng) / self.sqrt_prec[i];
         }
         argmax_random_ties(&self.draws, rng)
     }
@@ -161,11 +175,15 @@ impl Policy for ThompsonGaussian {
     fn update(&mut self, arm: usize, reward: f64) {
         self.prec[arm] += self.noise_prec;
         self.prec_mean[arm] += self.noise_prec * reward;
+        self.mean[arm] = self.prec_mean[arm] / self.prec[arm];
+        self.sqrt_prec[arm] = self.prec[arm].sqrt();
     }
 
     fn reset(&mut self) {
         let p0 = 1.0 / (self.s0 * self.s0);
         self.prec.fill(p0);
         self.prec_mean.fill(p0 * self.mu0);
+        self.mean.fill(p0 * self.mu0 / p0);
+        self.sqrt_prec.fill(p0.sqrt());
     }
 }
