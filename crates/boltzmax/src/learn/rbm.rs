@@ -33,11 +33,12 @@
 
 use crate::error::{Error, Result};
 use crate::logsumexp;
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rand::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
+
+mod kernels;
 
 /// A uniform in `[0, 1)` with 53 random bits (built here, not by `rand`,
 /// so that outputs for a seed stay fixed across `rand` versions).
@@ -550,9 +551,12 @@ impl TrainConfig {
     }
 }
 
-/// Samples Bernoulli states from probabilities, in place.
-fn sample_in_place<R: RngCore + ?Sized>(p: &mut Array2<f64>, rng: &mut R) {
-    p.mapv_inplace(|q| f64::from(u8::from(uniform(rng) < q)));
+/// Samples Bernoulli states from probabilities, in place, in row-major
+/// order: one 53-bit uniform per unit.
+fn sample_slice<R: RngCore + ?Sized>(p: &mut [f64], rng: &mut R) {
+    for q in p {
+        *q = f64::from(u8::from(uniform(rng) < *q));
+    }
 }
 
 /// Trains an RBM on `data` (rows in `[0, 1]`). `epoch_done(e)` is called
@@ -590,13 +594,18 @@ pub fn train(
     let mut rng = stream_rng(cfg.seed, 0);
     let mut rbm = Rbm::new(nv, cfg.hidden, &mut rng)?;
     let nh = cfg.hidden;
-    let mut chains_h = Array2::<f64>::zeros((cfg.chains, nh));
-    let (mut vw, mut vb, mut vc) = (
-        Array2::<f64>::zeros((nv, nh)),
-        Array1::<f64>::zeros(nv),
-        Array1::<f64>::zeros(nh),
-    );
     let n_batches = n.div_ceil(cfg.batch_size);
+    let max_len = n.div_ceil(n_batches);
+    let neg_rows = if cfg.persistent { cfg.chains } else { max_len };
+    // Every buffer of the step allocated once, row-major.
+    let mut v_pos = vec![0.0; max_len * nv];
+    let mut h_pos = vec![0.0; max_len * nh];
+    let mut v_neg = vec![0.0; neg_rows * nv];
+    let mut h_neg = vec![0.0; neg_rows * nh];
+    let mut chains_h = vec![0.0; if cfg.persistent { cfg.chains * nh } else { 0 }];
+    let mut vw = vec![0.0; nv * nh];
+    let (mut vb, mut vc) = (vec![0.0; nv], vec![0.0; nh]);
+    let mut nz = Vec::with_capacity(nv.max(nh).max(max_len));
     let mut order: Vec<usize> = (0..n).collect();
     for epoch in 1..=cfg.epochs {
         if cfg.shuffle {
@@ -610,59 +619,87 @@ pub fn train(
             let (q, r) = (n / n_batches, n % n_batches);
             let start = b * q + b.min(r);
             let len = q + usize::from(b < r);
-            let v_pos = if cfg.shuffle {
-                data.select(Axis(0), &order[start..start + len])
-            } else {
-                data.slice(s![start..start + len, ..]).to_owned()
+            for (dst, i) in v_pos.chunks_exact_mut(nv).zip(start..start + len) {
+                let row = if cfg.shuffle { order[i] } else { i };
+                for (d, &x) in dst.iter_mut().zip(data.row(row)) {
+                    *d = x;
+                }
+            }
+            let v_pos = &v_pos[..len * nv];
+            let h_pos = &mut h_pos[..len * nh];
+            let w = rbm.weights.as_slice().expect("Rbm::new is row-major");
+            let (bias_v, bias_h) = (
+                rbm.visible_bias.as_slice().expect("contiguous"),
+                rbm.hidden_bias.as_slice().expect("contiguous"),
+            );
+            // p(h | v) and p(v | h) for row-major batches: products, then
+            // the sigmoid, vectorised.
+            let hidden = |out: &mut [f64], v: &[f64], nz: &mut Vec<(usize, f64)>| {
+                kernels::matmul_bias(out, v, w, bias_h, nv, nz);
+                kernels::sigmoid_in_place(out);
             };
-            let v_pos = v_pos.view();
-            let h_pos = rbm.hidden_probs(v_pos)?;
-            // The negative phase.
-            let (v_neg, h_neg) = if cfg.persistent {
-                let mut v = rbm.visible_probs(chains_h.view())?;
-                sample_in_place(&mut v, &mut rng);
-                let mut hp = rbm.hidden_probs(v.view())?;
+            let visible = |out: &mut [f64], h: &[f64]| {
+                kernels::matmul_t_bias(out, h, w, bias_v, nh);
+                kernels::sigmoid_in_place(out);
+            };
+            hidden(h_pos, v_pos, &mut nz);
+            // The negative phase, leaving v_neg and h_neg (probabilities).
+            let m = if cfg.persistent { cfg.chains } else { len };
+            let (v_neg, h_neg) = (&mut v_neg[..m * nv], &mut h_neg[..m * nh]);
+            if cfg.persistent {
+                visible(v_neg, &chains_h);
+                sample_slice(v_neg, &mut rng);
+                hidden(h_neg, v_neg, &mut nz);
                 for _ in 1..cfg.k {
-                    sample_in_place(&mut hp, &mut rng);
-                    v = rbm.visible_probs(hp.view())?;
-                    sample_in_place(&mut v, &mut rng);
-                    hp = rbm.hidden_probs(v.view())?;
+                    sample_slice(h_neg, &mut rng);
+                    visible(v_neg, h_neg);
+                    sample_slice(v_neg, &mut rng);
+                    hidden(h_neg, v_neg, &mut nz);
                 }
-                (v, hp)
             } else {
-                let mut hs = h_pos.clone();
-                let mut v = Array2::zeros((0, nv));
-                let mut hp = h_pos.clone();
+                h_neg.copy_from_slice(h_pos);
                 for _ in 0..cfg.k {
-                    sample_in_place(&mut hs, &mut rng);
-                    v = rbm.visible_probs(hs.view())?;
-                    sample_in_place(&mut v, &mut rng);
-                    hp = rbm.hidden_probs(v.view())?;
-                    hs = hp.clone();
+                    sample_slice(h_neg, &mut rng);
+                    visible(v_neg, h_neg);
+                    sample_slice(v_neg, &mut rng);
+                    hidden(h_neg, v_neg, &mut nz);
                 }
-                (v, hp)
-            };
-            let (np, nn) = (len as f64, v_neg.nrows() as f64);
+            }
+            let (np, nn) = (len as f64, m as f64);
             let (lr, mo) = (cfg.learning_rate, cfg.momentum);
             // Velocity update in place, the weight gradient accumulated by
-            // two GEMMs straight into it: vw = mo vw + lr (<vh>_data -
-            // <vh>_model - decay W). No temporaries of the weight's size.
-            general_mat_mul(lr / np, &v_pos.t(), &h_pos, mo, &mut vw);
-            general_mat_mul(-lr / nn, &v_neg.t(), &h_neg, 1.0, &mut vw);
+            // two rank-m updates straight into it: vw = mo vw + lr
+            // (<vh>_data - <vh>_model - decay W).
+            kernels::rank_update(&mut vw, mo, lr / np, v_pos, h_pos, nv, &mut nz);
+            kernels::rank_update(&mut vw, 1.0, -lr / nn, v_neg, h_neg, nv, &mut nz);
             if cfg.weight_decay > 0.0 {
-                vw.scaled_add(-lr * cfg.weight_decay, &rbm.weights);
+                let d = -lr * cfg.weight_decay;
+                for (g, &wi) in vw.iter_mut().zip(w) {
+                    *g += d * wi;
+                }
             }
-            let gb = v_pos.sum_axis(Axis(0)) / np - v_neg.sum_axis(Axis(0)) / nn;
-            let gc = h_pos.sum_axis(Axis(0)) / np - h_neg.sum_axis(Axis(0)) / nn;
-            vb = vb * mo + gb * lr;
-            vc = vc * mo + gc * lr;
-            rbm.weights += &vw;
-            rbm.visible_bias += &vb;
-            rbm.hidden_bias += &vc;
+            let mean_diff = |vel: &mut [f64], pos: &[f64], neg: &[f64], width: usize| {
+                for (j, g) in vel.iter_mut().enumerate() {
+                    let sp: f64 = pos[j..].iter().step_by(width).sum();
+                    let sn: f64 = neg[j..].iter().step_by(width).sum();
+                    *g = *g * mo + (sp / np - sn / nn) * lr;
+                }
+            };
+            mean_diff(&mut vb, v_pos, v_neg, nv);
+            mean_diff(&mut vc, h_pos, h_neg, nh);
+            let w = rbm.weights.as_slice_mut().expect("Rbm::new is row-major");
+            for (wi, &g) in w.iter_mut().zip(&vw) {
+                *wi += g;
+            }
+            for (bi, &g) in rbm.visible_bias.iter_mut().zip(&vb) {
+                *bi += g;
+            }
+            for (ci, &g) in rbm.hidden_bias.iter_mut().zip(&vc) {
+                *ci += g;
+            }
             if cfg.persistent {
-                let mut hs = h_neg;
-                sample_in_place(&mut hs, &mut rng);
-                chains_h = hs;
+                sample_slice(h_neg, &mut rng);
+                chains_h.copy_from_slice(h_neg);
             }
         }
         epoch_done(epoch);
@@ -673,7 +710,167 @@ pub fn train(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::{Array2, s};
+
+    /// The training loop as it was written on ndarray and matrixmultiply
+    /// before the fused kernels: the reference they must reproduce.
+    fn sample_reference<R: RngCore + ?Sized>(p: &mut Array2<f64>, rng: &mut R) {
+        p.mapv_inplace(|q| f64::from(u8::from(uniform(rng) < q)));
+    }
+
+    fn train_reference(
+        data: ArrayView2<f64>,
+        cfg: &TrainConfig,
+        epoch_done: &mut dyn FnMut(usize),
+    ) -> Result<Rbm> {
+        cfg.check()?;
+        let (n, nv) = data.dim();
+        if n == 0 || nv == 0 {
+            return Err(Error::InvalidParameter {
+                name: "data",
+                reason: format!("empty ({n} x {nv})"),
+            });
+        }
+        if let Some((i, v)) = data
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(0.0..=1.0).contains(*v))
+        {
+            return Err(Error::InvalidParameter {
+                name: "data",
+                reason: format!("row {}, column {}: {v} is outside [0, 1]", i / nv, i % nv),
+            });
+        }
+        let mut rng = stream_rng(cfg.seed, 0);
+        let mut rbm = Rbm::new(nv, cfg.hidden, &mut rng)?;
+        let nh = cfg.hidden;
+        let mut chains_h = Array2::<f64>::zeros((cfg.chains, nh));
+        let (mut vw, mut vb, mut vc) = (
+            Array2::<f64>::zeros((nv, nh)),
+            Array1::<f64>::zeros(nv),
+            Array1::<f64>::zeros(nh),
+        );
+        let n_batches = n.div_ceil(cfg.batch_size);
+        let mut order: Vec<usize> = (0..n).collect();
+        for epoch in 1..=cfg.epochs {
+            if cfg.shuffle {
+                for i in (1..n).rev() {
+                    let j = ((rng.next_u64() as u128 * (i as u128 + 1)) >> 64) as usize;
+                    order.swap(i, j);
+                }
+            }
+            for b in 0..n_batches {
+                // gen_even_slices(n, n_batches): the first n % n_batches get one more.
+                let (q, r) = (n / n_batches, n % n_batches);
+                let start = b * q + b.min(r);
+                let len = q + usize::from(b < r);
+                let v_pos = if cfg.shuffle {
+                    data.select(Axis(0), &order[start..start + len])
+                } else {
+                    data.slice(s![start..start + len, ..]).to_owned()
+                };
+                let v_pos = v_pos.view();
+                let h_pos = rbm.hidden_probs(v_pos)?;
+                // The negative phase.
+                let (v_neg, h_neg) = if cfg.persistent {
+                    let mut v = rbm.visible_probs(chains_h.view())?;
+                    sample_reference(&mut v, &mut rng);
+                    let mut hp = rbm.hidden_probs(v.view())?;
+                    for _ in 1..cfg.k {
+                        sample_reference(&mut hp, &mut rng);
+                        v = rbm.visible_probs(hp.view())?;
+                        sample_reference(&mut v, &mut rng);
+                        hp = rbm.hidden_probs(v.view())?;
+                    }
+                    (v, hp)
+                } else {
+                    let mut hs = h_pos.clone();
+                    let mut v = Array2::zeros((0, nv));
+                    let mut hp = h_pos.clone();
+                    for _ in 0..cfg.k {
+                        sample_reference(&mut hs, &mut rng);
+                        v = rbm.visible_probs(hs.view())?;
+                        sample_reference(&mut v, &mut rng);
+                        hp = rbm.hidden_probs(v.view())?;
+                        hs = hp.clone();
+                    }
+                    (v, hp)
+                };
+                let (np, nn) = (len as f64, v_neg.nrows() as f64);
+                let (lr, mo) = (cfg.learning_rate, cfg.momentum);
+                // Velocity update in place, the weight gradient accumulated by
+                // two GEMMs straight into it: vw = mo vw + lr (<vh>_data -
+                // <vh>_model - decay W). No temporaries of the weight's size.
+                general_mat_mul(lr / np, &v_pos.t(), &h_pos, mo, &mut vw);
+                general_mat_mul(-lr / nn, &v_neg.t(), &h_neg, 1.0, &mut vw);
+                if cfg.weight_decay > 0.0 {
+                    vw.scaled_add(-lr * cfg.weight_decay, &rbm.weights);
+                }
+                let gb = v_pos.sum_axis(Axis(0)) / np - v_neg.sum_axis(Axis(0)) / nn;
+                let gc = h_pos.sum_axis(Axis(0)) / np - h_neg.sum_axis(Axis(0)) / nn;
+                vb = vb * mo + gb * lr;
+                vc = vc * mo + gc * lr;
+                rbm.weights += &vw;
+                rbm.visible_bias += &vb;
+                rbm.hidden_bias += &vc;
+                if cfg.persistent {
+                    let mut hs = h_neg;
+                    sample_reference(&mut hs, &mut rng);
+                    chains_h = hs;
+                }
+            }
+            epoch_done(epoch);
+        }
+        Ok(rbm)
+    }
+
+    #[test]
+    fn training_matches_the_ndarray_reference() {
+        let mut rng = stream_rng(99, 0);
+        // Data with zeros, ones and grey values, 37 rows (uneven batches).
+        let data = Array2::from_shape_simple_fn((37, 12), || {
+            let u = uniform(&mut rng);
+            if u < 0.4 {
+                0.0
+            } else if u < 0.6 {
+                1.0
+            } else {
+                u
+            }
+        });
+        let mut cases = vec![TrainConfig::sklearn(40)];
+        let mut cd = TrainConfig::sklearn(9);
+        cd.persistent = false;
+        cd.k = 2;
+        cd.momentum = 0.5;
+        cd.weight_decay = 1e-3;
+        cd.shuffle = true;
+        cd.batch_size = 7;
+        cases.push(cd);
+        let mut pcd = TrainConfig::sklearn(33);
+        pcd.k = 3;
+        pcd.chains = 4;
+        pcd.momentum = 0.9;
+        cases.push(pcd);
+        for mut cfg in cases {
+            cfg.epochs = 5;
+            cfg.seed = 5;
+            let a = train(data.view(), &cfg, &mut |_| {}).unwrap();
+            let b = train_reference(data.view(), &cfg, &mut |_| {}).unwrap();
+            // Same draws; sums formed in another order differ in the
+            // last bits only.
+            for (x, y) in a.weights.iter().zip(&b.weights) {
+                assert!((x - y).abs() < 1e-12, "{cfg:?}: {x} vs {y}");
+            }
+            for (x, y) in a.visible_bias.iter().zip(&b.visible_bias) {
+                assert!((x - y).abs() < 1e-12, "{cfg:?}: {x} vs {y}");
+            }
+            for (x, y) in a.hidden_bias.iter().zip(&b.hidden_bias) {
+                assert!((x - y).abs() < 1e-12, "{cfg:?}: {x} vs {y}");
+            }
+        }
+    }
 
     fn random_rbm(nv: usize, nh: usize, scale: f64, seed: u64) -> Rbm {
         let mut rng = stream_rng(seed, 99);

@@ -29,7 +29,7 @@
 //! ```
 
 pub mod bandit;
-mod fastmath;
+pub(crate) mod fastmath;
 mod rng;
 pub mod tabular;
 
