@@ -9,7 +9,7 @@ use rand::Rng;
 use super::estimates::{Estimates, StepSize};
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::fastmath::{exp_nonpos, exp_shifted_in_place, gumbel_in_place, padded_len};
+use crate::learn::rl::fastmath::{exp_shifted_in_place, gumbel_in_place, padded_len};
 use crate::learn::rl::rng::uniform_open;
 
 /// Unnormalised softmax weights `w_i = exp((x_i - m) / T)` kept in step
@@ -56,7 +56,9 @@ impl SoftmaxWeights {
         if x[i] > self.shift {
             self.rebuild(x);
         } else {
-            self.w[i] = exp_nonpos((x[i] - self.shift) / self.temp);
+            // One exponential: libm's (table-driven, shorter latency than
+            // the batched polynomial with its division).
+            self.w[i] = ((x[i] - self.shift) / self.temp).exp();
         }
     }
 
