@@ -22,7 +22,9 @@ trait Madd {
     fn madd(a: f64, b: f64, c: f64) -> f64;
 }
 
+#[cfg(target_arch = "x86_64")]
 struct Fused;
+#[cfg(target_arch = "x86_64")]
 impl Madd for Fused {
     #[inline(always)]
     fn madd(a: f64, b: f64, c: f64) -> f64 {
