@@ -184,10 +184,13 @@ impl<'a> Dense<'a> {
     /// `None` when applying it would cost too much against an evaluation
     /// (more than 512 parameters per class, or more than a quarter as
     /// many as rows: `H0 v` costs `2 k d1^2`, an evaluation `4 n k d1`),
-    /// or when `P` is numerically singular.
+    /// without a penalty (`C = inf`: collinear features make `P`
+    /// singular, and its inverse would blow rounding noise up along
+    /// directions the objective does not see), or when `P` is numerically
+    /// singular.
     pub(super) fn preconditioner(&mut self) -> Option<Precond> {
         let (n, k, d, d1, d1p) = (self.n, self.k, self.d, self.d1, self.d1p);
-        if d1 > 512 || 4 * d1 > n {
+        if d1 > 512 || 4 * d1 > n || self.lam <= 0.0 {
             return None;
         }
         // X~^T X~ by the same tiled product as G^T X~ (the panels play G).
@@ -205,7 +208,8 @@ impl<'a> Dense<'a> {
             }
             top = top.max(p[i * d1 + i]);
         }
-        // A relative ridge for constant features when lam = 0 (C = inf).
+        // A relative ridge against rounding when lam is tiny next to the
+        // data's second moments.
         for i in 0..d1 {
             p[i * d1 + i] += 1e-12 * top;
         }
@@ -680,6 +684,30 @@ mod tests {
                 assert!((v - want).abs() < 1e-4, "f {f}, i {i}: {v}");
             }
         }
+    }
+
+    #[test]
+    fn no_preconditioner_without_penalty_or_with_too_few_rows() {
+        let x: Vec<f64> = (0..40).map(f64::from).collect();
+        let y: Vec<usize> = (0..20).map(|r| r % 2).collect();
+        // C = inf: lam = 0.
+        assert!(
+            Dense::new(&x, 2, &y, 2, true, &[0.0; 2], 0.0)
+                .preconditioner()
+                .is_none()
+        );
+        assert!(
+            Dense::new(&x, 2, &y, 2, true, &[0.0; 2], 0.1)
+                .preconditioner()
+                .is_some()
+        );
+        // 10 parameters per class against 4 rows.
+        let x: Vec<f64> = (0..36).map(f64::from).collect();
+        assert!(
+            Dense::new(&x, 9, &y[..4], 2, true, &[0.0; 2], 0.1)
+                .preconditioner()
+                .is_none()
+        );
     }
 
     #[test]
