@@ -4,6 +4,7 @@
 //! - `chain/<logits>`: temperature 0.8 + top-k 50 + top-p 0.9 + one draw
 //!   (Hugging Face order), from the logits to the drawn index;
 //! - `min_p/<logits>`: min-p 0.05 + one draw;
+//! - `top_p/<logits>`: top-p 0.9 alone (no top-k first) + one draw;
 //! - `full_sort/<logits>`: `sort_unstable_by` of (logit, index) pairs;
 //! - `alias/draws_1000`: 1000 draws from a prebuilt alias table;
 //! - `categorical/build`, `categorical/draws_1000`, `gumbel_max/pass`;
@@ -65,19 +66,28 @@ fn bench(c: &mut Criterion) {
         ..ChainConfig::default()
     })
     .unwrap();
+    let top_p = Chain::new(&ChainConfig {
+        top_p: Some(0.9),
+        ..ChainConfig::default()
+    })
+    .unwrap();
     let mut rng = stream_rng(1, 0);
     for name in ["peaked", "flat", "flat_exact"] {
         let x = logits(name, 0);
         write_data(name, &x);
         let kept = chain.kept(&x).unwrap().len();
         let kept_min = min_p.kept(&x).unwrap().len();
-        eprintln!("{name}: chain keeps {kept}, min-p keeps {kept_min}");
+        let kept_p = top_p.kept(&x).unwrap().len();
+        eprintln!("{name}: chain keeps {kept}, min-p keeps {kept_min}, top-p keeps {kept_p}");
         let mut g = c.benchmark_group(format!("sampling/{name}"));
         g.bench_function("chain", |b| {
             b.iter(|| chain.sample(black_box(&x), &mut rng).unwrap())
         });
         g.bench_function("min_p", |b| {
             b.iter(|| min_p.sample(black_box(&x), &mut rng).unwrap())
+        });
+        g.bench_function("top_p", |b| {
+            b.iter(|| top_p.sample(black_box(&x), &mut rng).unwrap())
         });
         g.bench_function("full_sort", |b| {
             b.iter(|| {

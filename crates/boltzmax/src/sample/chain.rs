@@ -39,13 +39,14 @@
 //!
 //! # Cost
 //!
-//! No stage sorts the whole vocabulary unless what it must look at is the
-//! whole vocabulary: top-k finds its threshold from the maxima of blocks of
+//! No stage sorts: top-k finds its threshold from the maxima of blocks of
 //! 256 logits (one SIMD pass) and looks inside only the blocks that can
-//! hold a kept logit, min-p is one comparison per logit, top-p first tries the
-//! bounded candidate set `z_i >= -20` (sorted alone when its mass already
-//! reaches p; the whole set otherwise), typical sorts the candidates it is
-//! given. The kept set is always listed in increasing index order.
+//! hold a kept logit, min-p is one comparison per logit, top-p first tries
+//! the bounded candidate set `z_i >= -20` (alone when its mass already
+//! reaches p; the whole set otherwise) and typical takes every candidate,
+//! and both find their mass cut-off by a weighted quickselect (expected
+//! linear time) over weights from the f64 SIMD kernels. The kept set is
+//! always listed in increasing index order.
 //!
 //! A stage that keeps the whole vocabulary lists nothing: a threshold that
 //! the row's smallest logit passes (min-p, top-p's cut), a top-k whose
@@ -386,8 +387,7 @@ impl Chain {
             Outcome::All { flat: true, .. } => draw_flat(logits.len(), u),
             Outcome::All { m, t, flat: false } => draw_all(logits, m, t, u),
             Outcome::Listed { idx, t } => {
-                let w = listed_weights(logits, &idx, t);
-                idx[Categorical::from_valid_weights(&w).invert(u)] as usize
+                idx[invert_weights(&listed_weights(logits, &idx, t), u)] as usize
             }
         })
     }
@@ -471,7 +471,7 @@ enum Outcome {
 
 impl Outcome {
     /// The kept indices and their unnormalised weights `exp(z_i) <= 1`
-    /// (f64, libm `exp`), the maximum's exactly 1.
+    /// (f64), the maximum's 1.
     fn weights<F: Real>(self, x: &[F]) -> (Vec<usize>, Vec<f64>) {
         match self {
             Outcome::One(i) => (vec![i], vec![1.0]),
@@ -491,15 +491,87 @@ impl Outcome {
 }
 
 /// `exp((x_i - m) / t)` in f64 over the listed indices, `m` their largest
-/// logit.
+/// logit (the f64 SIMD kernel's `exp`, within 2 ulp of libm's).
 fn listed_weights<F: Real>(x: &[F], idx: &[u32], t: f64) -> Vec<f64> {
     let mk = idx
         .iter()
         .map(|&i| x[i as usize].to_f64())
         .fold(f64::NEG_INFINITY, f64::max);
-    idx.iter()
-        .map(|&i| ((x[i as usize].to_f64() - mk) / t).exp())
-        .collect()
+    let mut w = vec![0.0; idx.len()];
+    for_each_weight(x, Some(idx), mk, t, f64::NEG_INFINITY, |k, _, wk| w[k] = wk);
+    w
+}
+
+/// The inverse CDF of weights `w` (finite, >= 0, some positive) at `u`:
+/// the first index whose running sum exceeds `u` times the sum, else the
+/// last positive weight; the index [`Categorical`] gives, bit for bit,
+/// without storing the running sums.
+fn invert_weights(w: &[f64], u: f64) -> usize {
+    let target = u * w.iter().sum::<f64>();
+    let mut acc = 0.0;
+    for (i, &wi) in w.iter().enumerate() {
+        acc += wi;
+        if acc > target {
+            return i;
+        }
+    }
+    w.iter().rposition(|&wi| wi > 0.0).unwrap_or(0)
+}
+
+/// Calls `f(k, z_k, exp z_k)` for the entries `x_i` listed in `idx` (`k`
+/// their position there) or, with `idx = None`, for all of `x` (`k = i`;
+/// blocks whose maximum gives `z < zmin` are skipped after one SIMD max),
+/// with `z = (x_i - m) / t` in f64, where `z >= zmin` and `x_i > -inf`.
+/// The exponentials come from the f64 SIMD kernel in blocks of
+/// [`DRAW_BLOCK`] (stack buffers: nothing allocated); `m` is at least
+/// every logit visited, so the kernel sees a regular row.
+fn for_each_weight<F: Real>(
+    x: &[F],
+    idx: Option<&[u32]>,
+    m: f64,
+    t: f64,
+    zmin: f64,
+    mut f: impl FnMut(usize, f64, f64),
+) {
+    let k = crate::kernel::detected_f64();
+    let max = F::kernels().max;
+    let scaling = if t == 1.0 {
+        Scaling::One
+    } else {
+        Scaling::Div(t)
+    };
+    let n = idx.map_or(x.len(), <[u32]>::len);
+    let mut v = [0.0f64; DRAW_BLOCK];
+    let mut w = [0.0f64; DRAW_BLOCK];
+    let mut start = 0;
+    while start < n {
+        let len = DRAW_BLOCK.min(n - start);
+        match idx {
+            None => {
+                let block = &x[start..start + len];
+                if zmin > f64::NEG_INFINITY && (max(block).to_f64() - m) / t < zmin {
+                    start += len;
+                    continue;
+                }
+                for (o, e) in v.iter_mut().zip(block) {
+                    *o = e.to_f64();
+                }
+            }
+            Some(idx) => {
+                for (o, &i) in v.iter_mut().zip(&idx[start..start + len]) {
+                    *o = x[i as usize].to_f64();
+                }
+            }
+        }
+        (k.exp_sum_store)(&mut w[..len], &v[..len], m, scaling);
+        for j in 0..len {
+            let z = (v[j] - m) / t;
+            if z >= zmin && v[j] > f64::NEG_INFINITY {
+                f(start + j, z, w[j]);
+            }
+        }
+        start += len;
+    }
 }
 
 /// The inverse CDF of `n` equal weights at `u`: the running sums are the
@@ -636,18 +708,57 @@ struct State<'a, F> {
     min: Option<F>,
 }
 
-/// Threshold `v` reaching `target` mass over `(key, mass)` pairs sorted by
-/// key: the key of the first pair at which the running mass reaches
-/// `target`, or the last key if rounding keeps it below.
-fn mass_threshold(sorted: &[(f64, f64)], target: f64) -> f64 {
-    let mut acc = 0.0;
-    for &(k, w) in sorted {
-        acc += w;
-        if acc >= target {
-            return k;
-        }
+/// The cut-off key of a mass threshold over `(key, mass)` pairs: the
+/// largest key `v` such that the pairs with keys `>= v` hold mass
+/// `>= target` (the key at which the running mass, in decreasing key
+/// order, first reaches `target`), or the smallest key if rounding keeps
+/// the whole mass below `target`. A cut at `v` keeps every pair tied with
+/// it.
+///
+/// A quickselect on the key that carries the mass of the part above, not
+/// a sort: expected O(n) (median-of-three pivots, three-way partitions for
+/// ties). The masses are added in another order than a sorted running sum,
+/// so a mass within rounding of `target` at a boundary can fall either way.
+fn mass_select(pairs: &mut [(f64, f64)], target: f64) -> f64 {
+    let min_key = || pairs.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+    if pairs.iter().map(|p| p.1).sum::<f64>() < target {
+        return min_key();
     }
-    sorted.last().map_or(f64::NEG_INFINITY, |p| p.0)
+    let mut c = pairs;
+    let mut need = target;
+    loop {
+        let n = c.len();
+        let mut three = [c[0].0, c[n / 2].0, c[n - 1].0];
+        three.sort_unstable_by(f64::total_cmp);
+        let pivot = three[1];
+        // c[..hi] > pivot, c[hi..i] == pivot, c[lo..] < pivot.
+        let (mut hi, mut i, mut lo) = (0, 0, n);
+        while i < lo {
+            match c[i].0.total_cmp(&pivot) {
+                std::cmp::Ordering::Greater => {
+                    c.swap(hi, i);
+                    hi += 1;
+                    i += 1;
+                }
+                std::cmp::Ordering::Equal => i += 1,
+                std::cmp::Ordering::Less => {
+                    lo -= 1;
+                    c.swap(i, lo);
+                }
+            }
+        }
+        let above: f64 = c[..hi].iter().map(|p| p.1).sum();
+        if hi > 0 && above >= need {
+            c = &mut c[..hi];
+            continue;
+        }
+        let tied: f64 = c[hi..lo].iter().map(|p| p.1).sum();
+        if above + tied >= need || lo == n {
+            return pivot;
+        }
+        need -= above + tied;
+        c = &mut c[lo..];
+    }
 }
 
 impl<'a, F: Real> State<'a, F> {
@@ -735,22 +846,15 @@ impl<'a, F: Real> State<'a, F> {
     /// `(z_i, exp z_i)` of every current candidate with `z_i >= zmin`,
     /// `z_i = (x_i - m) / T`.
     fn scaled(&self, zmin: f64) -> Vec<(f64, f64)> {
-        let (m, t) = (self.m, self.t);
-        let z = |v: F| (v.to_f64() - m) / t;
         let mut out = Vec::new();
-        let mut push = |v: F| {
-            let zi = z(v);
-            if zi >= zmin && v > F::NEG_INFINITY {
-                out.push((zi, zi.exp()));
-            }
-        };
-        match &self.cand {
-            Some(c) => c.iter().for_each(|&i| push(self.x[i as usize])),
-            None => {
-                let above = |v: F| z(v) >= zmin;
-                for_each_block(self.x, Some(&above), |_, v| push(v));
-            }
-        }
+        for_each_weight(
+            self.x,
+            self.cand.as_deref(),
+            self.m,
+            self.t,
+            zmin,
+            |_, z, w| out.push((z, w)),
+        );
         out
     }
 
@@ -879,8 +983,7 @@ impl<'a, F: Real> State<'a, F> {
         if inside < target && c.len() < self.len() {
             c = self.scaled(f64::NEG_INFINITY); // fallback: the whole set
         }
-        c.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-        let zmin = mass_threshold(&c, target);
+        let zmin = mass_select(&mut c, target);
         let (m, t) = (self.m, self.t);
         self.keep(true, |v| (v.to_f64() - m) / t >= zmin);
     }
@@ -904,10 +1007,9 @@ impl<'a, F: Real> State<'a, F> {
             })
             .sum::<f64>();
         let score = |z: f64| (-(z - ln_total) - h).abs();
-        // Sorted by score ascending; `mass_threshold` reads keys in order.
+        // Keyed by -score: the most typical first.
         let mut s: Vec<(f64, f64)> = c.iter().map(|&(z, w)| (-score(z), w / total)).collect();
-        s.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-        let smax = -mass_threshold(&s, mass);
+        let smax = -mass_select(&mut s, mass);
         let (m, t) = (self.m, self.t);
         self.keep(false, |v| score((v.to_f64() - m) / t) <= smax);
     }
@@ -1109,6 +1211,60 @@ mod tests {
             {
                 // Exact: the running sums of ones are exact integers.
                 assert_eq!(draw_flat(n, u), cat.invert(u), "n {n} u {u}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod select_tests {
+    use super::mass_select;
+    use crate::sample::rng::{open01, stream_rng};
+    use rand::RngCore;
+
+    /// The sort-based definition: sort by decreasing key, the key at which
+    /// the running mass first reaches the target (the last key if never).
+    fn by_sort(pairs: &[(f64, f64)], target: f64) -> f64 {
+        let mut v = pairs.to_vec();
+        v.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut acc = 0.0;
+        for &(k, w) in &v {
+            acc += w;
+            if acc >= target {
+                return k;
+            }
+        }
+        v[v.len() - 1].0
+    }
+
+    #[test]
+    fn mass_select_is_the_sorted_cut_off() {
+        let mut rng = stream_rng(12, 0);
+        let mut u = || open01(rng.next_u64());
+        for case in 0..3000 {
+            let n = 1 + (u() * [5.0, 60.0, 3000.0][case % 3]) as usize;
+            let levels = 1 + (u() * 8.0) as usize; // many ties when few
+            let ties = case % 2 == 0;
+            let pairs: Vec<(f64, f64)> = (0..n)
+                .map(|_| {
+                    let k = if ties {
+                        (u() * levels as f64).floor()
+                    } else {
+                        u() * 10.0 - 5.0
+                    };
+                    // Masses on a dyadic grid: every partial sum is exact,
+                    // so the order of addition cannot matter.
+                    (k, (1.0 + (u() * 64.0).floor()) / 64.0)
+                })
+                .collect();
+            let total: f64 = pairs.iter().map(|p| p.1).sum();
+            for target in [u() * total, total, 1.0 / 64.0, total * 0.5, total + 1.0] {
+                let mut c = pairs.clone();
+                assert_eq!(
+                    mass_select(&mut c, target),
+                    by_sort(&pairs, target),
+                    "n {n} target {target}"
+                );
             }
         }
     }
