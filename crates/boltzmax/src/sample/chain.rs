@@ -582,6 +582,10 @@ fn draw_flat(n: usize, u: f64) -> usize {
     ((u * n as f64) as usize).min(n - 1)
 }
 
+/// Number of `z` bins of [`State::nucleus_by_bins`], and the set size
+/// above which top-p uses them (smaller sets are selected directly).
+const NUCLEUS_BINS: usize = 4096;
+
 /// Block length of [`draw_all`]: its f64 weights (16 KiB) stay in L1.
 const DRAW_BLOCK: usize = 2048;
 
@@ -975,6 +979,12 @@ impl<'a, F: Real> State<'a, F> {
             }
         };
         let target = p * total;
+        if self.len() > NUCLEUS_BINS {
+            let zmin = self.nucleus_by_bins(target);
+            let (m, t) = (self.m, self.t);
+            self.keep(true, |v| (v.to_f64() - m) / t >= zmin);
+            return;
+        }
         // Bounded candidate set first: everything within e^-20 of the top.
         // If its mass reaches the target, the nucleus lies inside it
         // (every candidate outside is less likely than every one inside).
@@ -986,6 +996,66 @@ impl<'a, F: Real> State<'a, F> {
         let zmin = mass_select(&mut c, target);
         let (m, t) = (self.m, self.t);
         self.keep(true, |v| (v.to_f64() - m) / t >= zmin);
+    }
+
+    /// Top-p's cut-off `z` on a large set without listing it: one pass
+    /// adds each candidate's weight (f64 SIMD kernel) into one of
+    /// [`NUCLEUS_BINS`] bins of `z` (monotone in `z`, so every candidate of
+    /// a higher bin is more likely than every one of a lower bin), the
+    /// running mass from the top bin down finds the bin where it reaches
+    /// `target`, and only that bin's candidates are listed and selected
+    /// ([`mass_select`]) with the mass still needed. The bins span
+    /// `[max(z_min, -40), 0]`, plus one for everything below -40.
+    fn nucleus_by_bins(&mut self, target: f64) -> f64 {
+        let (x, m, t) = (self.x, self.m, self.t);
+        let z = |v: F| (v.to_f64() - m) / t;
+        let zlo = match &self.cand {
+            Some(c) => c.iter().map(|&i| z(x[i as usize])).fold(0.0, f64::min),
+            None => z(self.row_min()),
+        };
+        let lo = zlo.max(-40.0);
+        let scale = NUCLEUS_BINS as f64 / -lo; // lo < 0: the set is not flat
+        let bin = |z: f64| {
+            if z < lo {
+                0
+            } else {
+                1 + (((z - lo) * scale) as usize).min(NUCLEUS_BINS - 1)
+            }
+        };
+        let mut hist = vec![0.0f64; NUCLEUS_BINS + 1];
+        for_each_weight(
+            x,
+            self.cand.as_deref(),
+            m,
+            t,
+            f64::NEG_INFINITY,
+            |_, z, w| hist[bin(z)] += w,
+        );
+        let mut above = 0.0;
+        let mut cut = None;
+        for (b, &h) in hist.iter().enumerate().rev() {
+            if h > 0.0 && above + h >= target {
+                cut = Some(b);
+                break;
+            }
+            above += h;
+        }
+        // Rounding kept the whole mass below the target: the smallest key.
+        let Some(b) = cut else {
+            return zlo;
+        };
+        let mut pairs = Vec::new();
+        let mut push = |v: F| {
+            let zi = z(v);
+            if v > F::NEG_INFINITY && bin(zi) == b {
+                pairs.push((zi, zi.exp()));
+            }
+        };
+        match &self.cand {
+            Some(c) => c.iter().for_each(|&i| push(x[i as usize])),
+            None => x.iter().for_each(|&v| push(v)),
+        }
+        mass_select(&mut pairs, target - above)
     }
 
     fn typical(&mut self, mass: f64) {
