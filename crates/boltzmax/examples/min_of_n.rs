@@ -4,7 +4,11 @@
 //! "min-of-N" columns of docs/benchmarks.md.
 //!
 //! Run: `cargo run -p boltzmax --release --example min_of_n [small|k]`
-//! (`k`: each kernel of each table on a 4096- and a 32000-element row).
+//! (`k`: each kernel of each table on a 4096- and a 32000-element row;
+//! `ab`: the large shapes, every function timed in turn within each of 41
+//! rounds so that a disturbance hits all of them alike, minimum and
+//! median; `stores`: ordinary against non-temporal stores on a 64 MiB
+//! stream, per 16 KiB row, AVX-512 only).
 use boltzmax::*;
 use std::time::Instant;
 fn t<Fn_: FnMut()>(mut f: Fn_, n: usize) -> f64 {
@@ -30,6 +34,15 @@ fn main() {
     ];
     if args.len() > 1 && args[1] == "k" {
         kernels_micro();
+        return;
+    }
+    if args.len() > 1 && args[1] == "ab" {
+        interleaved();
+        return;
+    }
+    if args.len() > 1 && args[1] == "stores" {
+        #[cfg(target_arch = "x86_64")]
+        stores();
         return;
     }
     let only_small = args.len() > 1 && args[1] == "small";
@@ -150,4 +163,131 @@ pub fn kernels_micro() {
             );
         }
     }
+}
+
+/// Minimum and median of each column over interleaved rounds.
+fn report(label: &str, names: &[&str], times: &mut [Vec<f64>]) {
+    let mut line = format!("{label:>12}");
+    for (name, ts) in names.iter().zip(times.iter_mut()) {
+        ts.sort_by(f64::total_cmp);
+        line += &format!("  {name} {:.3} ({:.3})", ts[0], ts[ts.len() / 2]);
+    }
+    println!("{line}");
+}
+
+/// The large shapes, each function timed once per round, 41 rounds.
+#[allow(dead_code)]
+pub fn interleaved() {
+    let p = Params::<f32>::default();
+    println!("ns/elem: min (median) of 41 interleaved rounds");
+    for (r, c) in [(256usize, 32000usize), (4096, 4096), (16, 1048576)] {
+        let n = r * c;
+        let x: Vec<f32> = (0..n)
+            .map(|i| (((i as u64 * 2654435761) % 10007) as f32 / 10007.0 - 0.5) * 14.0)
+            .collect();
+        let mut o = vec![0f32; n];
+        let mut l = vec![0f32; r];
+        let names = ["copy", "read", "smax", "lsmax", "lse"];
+        let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+        for _ in 0..41 {
+            for (j, ts) in times.iter_mut().enumerate() {
+                let s = Instant::now();
+                match j {
+                    0 => o.copy_from_slice(&x),
+                    1 => {
+                        std::hint::black_box(x.chunks_exact(16).fold([0f32; 16], |mut a, ch| {
+                            for j in 0..16 {
+                                a[j] += ch[j];
+                            }
+                            a
+                        }));
+                    }
+                    2 => {
+                        for (oo, xx) in o.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                            softmax_into(oo, xx, &p).unwrap();
+                        }
+                    }
+                    3 => {
+                        for (oo, xx) in o.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                            log_softmax_into(oo, xx, &p).unwrap();
+                        }
+                    }
+                    _ => {
+                        for (ll, xx) in l.iter_mut().zip(x.chunks_exact(c)) {
+                            *ll = logsumexp_with(xx, &p);
+                        }
+                    }
+                }
+                std::hint::black_box((&mut o, &mut l));
+                ts.push(s.elapsed().as_secs_f64() * 1e9 / n as f64);
+            }
+        }
+        report(&format!("{r}x{c}"), &names, &mut times);
+    }
+}
+
+/// `out_i = x_i * c` over 16 MiB f32 (64 MiB in, 64 MiB out), per 16 KiB
+/// row as softmax writes its output: ordinary stores (each output line is
+/// read before it is written) against non-temporal ones (`vmovntps`, one
+/// `sfence` at the end), beside `copy_from_slice`. 31 interleaved rounds.
+#[cfg(target_arch = "x86_64")]
+#[allow(dead_code)]
+pub fn stores() {
+    use std::arch::x86_64::*;
+    if !is_x86_feature_detected!("avx512f") {
+        println!("stores: needs AVX-512F");
+        return;
+    }
+    #[target_feature(enable = "avx512f")]
+    fn scale_rows(o: &mut [f32], x: &[f32], nt: bool) {
+        // 64-byte aligned start, so that every streaming store is aligned.
+        let skip = o.as_ptr().align_offset(64).min(o.len());
+        let (head, body) = o.split_at_mut(skip);
+        for (h, v) in head.iter_mut().zip(x) {
+            *h = v * 0.5;
+        }
+        let x = &x[skip..];
+        for (orow, xrow) in body.chunks_mut(4096).zip(x.chunks(4096)) {
+            let mut oc = orow.chunks_exact_mut(16);
+            let mut xc = xrow.chunks_exact(16);
+            for (oo, xx) in (&mut oc).zip(&mut xc) {
+                // SAFETY: 16 elements each; `oo` is 64-byte aligned.
+                unsafe {
+                    let v = _mm512_mul_ps(_mm512_loadu_ps(xx.as_ptr()), _mm512_set1_ps(0.5));
+                    if nt {
+                        _mm512_stream_ps(oo.as_mut_ptr(), v);
+                    } else {
+                        _mm512_storeu_ps(oo.as_mut_ptr(), v);
+                    }
+                }
+            }
+            for (oo, xx) in oc.into_remainder().iter_mut().zip(xc.remainder()) {
+                *oo = xx * 0.5;
+            }
+        }
+        if nt {
+            // SAFETY: AVX-512F implies SSE.
+            _mm_sfence();
+        }
+    }
+    let n = 4096 * 4096;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let mut o = vec![0f32; n];
+    let names = ["copy", "plain", "nt"];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for _ in 0..31 {
+        for (j, ts) in times.iter_mut().enumerate() {
+            let s = Instant::now();
+            match j {
+                0 => o.copy_from_slice(&x),
+                // SAFETY: AVX-512F was detected above.
+                1 => unsafe { scale_rows(&mut o, &x, false) },
+                _ => unsafe { scale_rows(&mut o, &x, true) },
+            }
+            std::hint::black_box(&mut o);
+            ts.push(s.elapsed().as_secs_f64() * 1e9 / n as f64);
+        }
+    }
+    println!("ns/elem: min (median) of 31 interleaved rounds, 4096x4096 f32");
+    report("stores", &names, &mut times);
 }
