@@ -100,6 +100,37 @@ pub(crate) unsafe trait Vector: Copy {
     fn reduce_min(self) -> Self::F;
     /// Sum of the lanes, each converted exactly to f64 and added in f64.
     fn sum_f64(self) -> f64;
+
+    /// The `k < LANES` elements at `p` in the first lanes, `fill` in the
+    /// others. By default through a buffer; instruction sets with masked
+    /// loads override it (a row's tail is loaded in every pass, and the
+    /// buffer copies cost tens of nanoseconds per short row).
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `k` elements.
+    #[inline(always)]
+    unsafe fn load_partial(p: *const Self::F, k: usize, fill: Self::F) -> Self {
+        let mut buf = [fill; 16];
+        // SAFETY: `k < LANES <= 16`; `p` readable for `k` (caller).
+        unsafe {
+            std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), k);
+            Self::load(buf.as_ptr())
+        }
+    }
+    /// Stores the first `k < LANES` lanes at `p` (by default through a
+    /// buffer, as [`Vector::load_partial`]).
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `k` elements.
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut Self::F, k: usize) {
+        let mut buf = [<Self::F as Real>::ZERO; 16];
+        // SAFETY: `k < LANES <= 16`; `p` writable for `k` (caller).
+        unsafe {
+            self.store(buf.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), p, k);
+        }
+    }
 }
 
 /// How `z` is formed from `x - m` inside a loop: resolved once per call so
@@ -183,21 +214,16 @@ macro_rules! with_zs {
 #[inline(always)]
 fn load_tail<V: Vector>(x: &[V::F], fill: V::F) -> V {
     debug_assert!(x.len() < V::LANES);
-    let mut buf = [fill; 16];
-    buf[..x.len()].copy_from_slice(x);
-    // SAFETY: `buf` holds 16 >= LANES elements.
-    unsafe { V::load(buf.as_ptr()) }
+    // SAFETY: `x` is readable for its length.
+    unsafe { V::load_partial(x.as_ptr(), x.len(), fill) }
 }
 
 /// Stores the first `out.len() < LANES` lanes of `v`.
 #[inline(always)]
 fn store_tail<V: Vector>(out: &mut [V::F], v: V) {
     debug_assert!(out.len() < V::LANES);
-    let mut buf = [V::F::ZERO; 16];
-    // SAFETY: `buf` holds 16 >= LANES elements.
-    unsafe { v.store(buf.as_mut_ptr()) };
-    let n = out.len();
-    out.copy_from_slice(&buf[..n]);
+    // SAFETY: `out` is writable for its length.
+    unsafe { v.store_partial(out.as_mut_ptr(), out.len()) }
 }
 
 #[inline(always)]
@@ -324,12 +350,15 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
         // The padding lanes hold `m`, so their `z` is 0: they count as
         // ties, which are taken back here.
         let v = load_tail::<V>(unsafe { std::slice::from_raw_parts(x.add(i), k) }, m);
-        let mut buf = [V::F::ZERO; 16];
-        *ties += unsafe { accumulate_store::<V, STORE>(&mut a1, s.z(v, mv), buf.as_mut_ptr()) }
-            - (w - k);
+        // As `accumulate_store`, storing only the `k` real lanes.
+        let z = s.z(v, mv);
+        let zero = z.is_zero();
+        let e = z.exp();
         if STORE {
-            unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), out.wrapping_add(i), k) };
+            unsafe { e.store_partial(out.wrapping_add(i), k) };
         }
+        a1 = a1.add(V::select(zero, V::splat(V::F::ZERO), e));
+        *ties += V::count(zero) - (w - k);
     }
     *total += a0.sum_f64() + a1.sum_f64();
 }

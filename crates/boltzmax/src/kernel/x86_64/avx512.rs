@@ -119,6 +119,19 @@ unsafe impl Vector for F32x16 {
         unsafe { _mm512_storeu_ps(p, self.0) }
     }
     #[inline(always)]
+    unsafe fn load_partial(p: *const f32, k: usize, fill: f32) -> Self {
+        // Masked-out lanes are not read (no fault past the slice).
+        let m = ((1u32 << k) - 1) as __mmask16;
+        // SAFETY: the caller guarantees the `k` lanes are readable.
+        unsafe { Self(_mm512_mask_loadu_ps(_mm512_set1_ps(fill), m, p)) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f32, k: usize) {
+        let m = ((1u32 << k) - 1) as __mmask16;
+        // SAFETY: the caller guarantees the `k` lanes are writable.
+        unsafe { _mm512_mask_storeu_ps(p, m, self.0) }
+    }
+    #[inline(always)]
     fn nan(self) -> __mmask16 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0) }
     }
@@ -179,6 +192,19 @@ unsafe impl Vector for F64x8 {
     unsafe fn store(self, p: *mut f64) {
         // SAFETY: the caller guarantees `p` is writable.
         unsafe { _mm512_storeu_pd(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn load_partial(p: *const f64, k: usize, fill: f64) -> Self {
+        // Masked-out lanes are not read (no fault past the slice).
+        let m = ((1u32 << k) - 1) as __mmask8;
+        // SAFETY: the caller guarantees the `k` lanes are readable.
+        unsafe { Self(_mm512_mask_loadu_pd(_mm512_set1_pd(fill), m, p)) }
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, p: *mut f64, k: usize) {
+        let m = ((1u32 << k) - 1) as __mmask8;
+        // SAFETY: the caller guarantees the `k` lanes are writable.
+        unsafe { _mm512_mask_storeu_pd(p, m, self.0) }
     }
     #[inline(always)]
     fn nan(self) -> __mmask8 {
