@@ -19,6 +19,8 @@ for bj in glob.glob(os.path.join(root, "**", "new", "benchmark.json"), recursive
     b = json.load(open(bj))
     est = json.load(open(os.path.join(d, "estimates.json")))
     smp = json.load(open(os.path.join(d, "sample.json")))
+    if not (b.get("throughput") or {}).get("Elements"):
+        continue  # another bench's group (sampling, rl, ...)
     n = b["throughput"]["Elements"]
     med = est["median"]["point_estimate"] / n
     best = min(t / i for t, i in zip(smp["times"], smp["iters"])) / n

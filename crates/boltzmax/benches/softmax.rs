@@ -8,14 +8,21 @@
 //! carry the table used. `BOLTZMAX_BENCH=small` keeps the in-cache shapes
 //! only. Kept short (10 samples) because the machine is shared.
 //!
+//! `1t` runs the slice functions row by row on the calling thread; `par`
+//! is the library's batched API (`nd::*_into` with `Par::Threads(0)`: all
+//! cores above `nd::PAR_MIN_ELEMENTS`, one below), while the `par` floors
+//! (copy, read, three-pass) split rows over rayon unconditionally.
+//!
 //! Run: `cargo bench -p boltzmax --bench softmax`, then
 //! `python3 benches/report.py` for the ns/element and ratio tables.
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use boltzmax::nd::{self, Par};
 use boltzmax::{Params, Real, log_softmax_into, logsumexp_with, softmax_into};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::{ArrayView2, ArrayViewMut1, ArrayViewMut2};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -116,9 +123,9 @@ fn bench_type<F: Real>(c: &mut Criterion, shapes: &[(usize, usize)]) {
             g.bench_function(id("softmax", t), |b| {
                 b.iter(|| {
                     if par {
-                        out.par_chunks_mut(cols)
-                            .zip(x.par_chunks(cols))
-                            .for_each(|(o, r)| softmax_into(o, r, &p).unwrap());
+                        let xv = ArrayView2::from_shape((rows, cols), &x[..]).unwrap();
+                        let ov = ArrayViewMut2::from_shape((rows, cols), &mut out[..]).unwrap();
+                        nd::softmax_into(ov, xv, -1, &p, Par::Threads(0)).unwrap();
                     } else {
                         for (o, r) in rows_mut(&mut out, cols).zip(x.chunks_exact(cols)) {
                             softmax_into(o, r, &p).unwrap();
@@ -130,9 +137,9 @@ fn bench_type<F: Real>(c: &mut Criterion, shapes: &[(usize, usize)]) {
             g.bench_function(id("log_softmax", t), |b| {
                 b.iter(|| {
                     if par {
-                        out.par_chunks_mut(cols)
-                            .zip(x.par_chunks(cols))
-                            .for_each(|(o, r)| log_softmax_into(o, r, &p).unwrap());
+                        let xv = ArrayView2::from_shape((rows, cols), &x[..]).unwrap();
+                        let ov = ArrayViewMut2::from_shape((rows, cols), &mut out[..]).unwrap();
+                        nd::log_softmax_into(ov, xv, -1, &p, Par::Threads(0)).unwrap();
                     } else {
                         for (o, r) in rows_mut(&mut out, cols).zip(x.chunks_exact(cols)) {
                             log_softmax_into(o, r, &p).unwrap();
@@ -144,9 +151,9 @@ fn bench_type<F: Real>(c: &mut Criterion, shapes: &[(usize, usize)]) {
             g.bench_function(id("logsumexp", t), |b| {
                 b.iter(|| {
                     if par {
-                        lse.par_iter_mut()
-                            .zip(x.par_chunks(cols))
-                            .for_each(|(l, r)| *l = logsumexp_with(r, &p));
+                        let xv = ArrayView2::from_shape((rows, cols), &x[..]).unwrap();
+                        let lv = ArrayViewMut1::from(&mut lse[..]);
+                        nd::logsumexp_into(lv, xv, -1, &p, Par::Threads(0)).unwrap();
                     } else {
                         for (l, r) in lse.iter_mut().zip(x.chunks_exact(cols)) {
                             *l = logsumexp_with(r, &p);

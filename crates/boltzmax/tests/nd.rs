@@ -162,6 +162,14 @@ fn empty_arrays() {
     // Lanes of length 0: logsumexp is -inf.
     let z = nd::logsumexp(a.view(), 0, &p, Par::Seq).unwrap();
     assert_eq!(z.to_vec(), vec![f64::NEG_INFINITY; 3]);
+    // The same along the last axis (the sequential contiguous path) and
+    // on all threads (the general driver).
+    let e = Array::<f64, _>::zeros((3, 0));
+    for par in [Par::Seq, Par::Threads(0)] {
+        let z = nd::logsumexp(e.view(), -1, &p, par).unwrap();
+        assert_eq!(z.to_vec(), vec![f64::NEG_INFINITY; 3]);
+        assert_eq!(nd::softmax(e.view(), -1, &p, par).unwrap().shape(), &[3, 0]);
+    }
     assert_eq!(
         nd::softmax(a.view(), 0, &p, Par::Seq).unwrap().shape(),
         &[0, 3]
