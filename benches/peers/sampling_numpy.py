@@ -9,8 +9,12 @@ target/bench-data/sampling_<name>.f32; run it first).
 - full_sort: argsort of the logits (the yardstick);
 - top_p_full_sort: top-p 0.9 by a full sort (the naive nucleus).
 
-torch is not installed on this machine (a CPU wheel is ~200 MB and
-the machine is shared), so it is not run.
+Where torch imports (it is optional), the same steps as Hugging Face's
+warpers do them in torch, on one thread (`torch.set_num_threads(1)`):
+chain = divide, `topk(50)` (sorted), softmax, cumsum, nucleus, one
+`multinomial` draw; min_p = softmax, threshold, `multinomial`;
+full_sort = `torch.sort`; top_p_full_sort = full sort, cumsum, nucleus,
+`multinomial`.
 
 Usage: python3 benches/peers/sampling_numpy.py  (prints medians in us)
 """
@@ -72,13 +76,53 @@ def median_us(f, x, reps):
     return 1e6 * float(np.median(ts))
 
 
+def torch_steps():
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    gen = torch.Generator().manual_seed(1)
+
+    def chain(x):
+        z = x / 0.8
+        v, idx = torch.topk(z, 50)
+        p = torch.softmax(v.double(), 0)
+        c = torch.cumsum(p, 0)
+        last = int(torch.searchsorted(c, 0.9)) + 1
+        return idx[torch.multinomial(p[:last], 1, generator=gen)]
+
+    def min_p(x):
+        p = torch.softmax(x.double(), 0)
+        p = torch.where(p >= 0.05 * p.max(), p, 0.0)
+        return torch.multinomial(p, 1, generator=gen)
+
+    def full_sort(x):
+        return torch.sort(x, descending=True).indices[0]
+
+    def top_p_full_sort(x):
+        p, order = torch.sort(torch.softmax(x.double(), 0), descending=True)
+        c = torch.cumsum(p, 0)
+        last = int(torch.searchsorted(c, 0.9)) + 1
+        return order[torch.multinomial(p[:last], 1, generator=gen)]
+
+    return torch, [chain, min_p, full_sort, top_p_full_sort]
+
+
 def main():
     print(f"numpy {np.__version__}")
+    ts = torch_steps()
+    if ts:
+        print(f"torch {ts[0].__version__} (one thread)")
     for name in ["peaked", "flat", "flat_exact"]:
         path = ROOT / "target" / "bench-data" / f"sampling_{name}.f32"
         x = np.fromfile(path, dtype="<f4")
         for f, reps in [(chain, 200), (min_p, 200), (full_sort, 30), (top_p_full_sort, 30)]:
             print(f"{name:11s} {f.__name__:16s} {median_us(f, x, reps):10.1f} us")
+        if ts:
+            xt = ts[0].from_numpy(x.copy())
+            for f, reps in zip(ts[1], [200, 200, 30, 30]):
+                print(f"{name:11s} torch {f.__name__:10s} {median_us(f, xt, reps):10.1f} us")
 
 
 if __name__ == "__main__":
