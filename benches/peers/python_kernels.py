@@ -409,8 +409,9 @@ def write_markdown(path, rows, acc, edges, P, cmd):
         "",
         f"Command: `{cmd}`",
         "",
-        "Median time per call in ns per element (the floor is a copy of the same bytes for softmax and log_softmax, "
-        "a read-only row sum for logsumexp); `x floor` is boltzmax's time over the floor's; the last column is the "
+        "Median time per call in ns per element; `boltzmax GB/s` is the bytes the operation must move (input read, "
+        "plus the output written for softmax and log_softmax) over boltzmax's time (the floor is a copy of the same bytes for softmax and log_softmax, "
+        "a read-only row sum for logsumexp)); `x floor` is boltzmax's time over the floor's; the last column is the "
         "fastest peer's time over boltzmax's (above 1: boltzmax is faster); `boltzmax` is one thread, `boltzmax-mt` "
         "all cores above the library's size threshold. "
         f"Clock: {CLOCK_NAME}. The machine is shared (2 cores) and was loaded by other work during the run "
@@ -418,14 +419,19 @@ def write_markdown(path, rows, acc, edges, P, cmd):
         "",
     ]
     names = sorted({k for r in rows for k in r[5]} - {"boltzmax"})
-    lines.append("| op | dtype | shape | floor | boltzmax | x floor | " + " | ".join(names) + " | best peer / boltzmax |")
-    lines.append("|" + "---|" * (7 + len(names)))
+    lines.append(
+        "| op | dtype | shape | floor | boltzmax | boltzmax GB/s | x floor | " + " | ".join(names) + " | best peer / boltzmax |"
+    )
+    lines.append("|" + "---|" * (8 + len(names)))
     for op, dt, shape, size, floor, res in rows:
         b = res["boltzmax"]
         cells = [f"{res[n]*1e9/size:.3f}" if n in res else "-" for n in names]
         best = min(v for k, v in res.items() if not k.startswith("boltzmax"))
+        # Bytes the operation must move: read x, and write the output for
+        # softmax / log_softmax (logsumexp's output is negligible).
+        moved = np.dtype(dt).itemsize * size * (1 if op == "logsumexp" else 2)
         lines.append(
-            f"| {op} | {dt} | {shape} | {floor*1e9/size:.3f} | {b*1e9/size:.3f} | {b/floor:.2f} | "
+            f"| {op} | {dt} | {shape} | {floor*1e9/size:.3f} | {b*1e9/size:.3f} | {moved/b/1e9:.1f} | {b/floor:.2f} | "
             + " | ".join(cells)
             + f" | {best/b:.2f} |"
         )
