@@ -129,6 +129,28 @@ def temperature_row(name, z, y, repeats, tmp, z_test=None, y_test=None):
 
     beta_core, t_core = timed(lambda: _TemperatureScaling().fit(z, y).beta_, repeats)
     rows.append(("scikit-learn _TemperatureScaling.fit", float(beta_core), t_core))
+    # netcal, where it imports: it takes probabilities (we pass softmax(z),
+    # computed outside the timing) and its `temperature` multiplies the
+    # logits, i.e. it is beta = 1/T.
+    try:
+        import warnings
+
+        from netcal.scaling import TemperatureScaling
+        from scipy.special import softmax
+
+        probs = softmax(z, axis=1)
+
+        def netcal_fit():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ts = TemperatureScaling()
+                ts.fit(probs, y, tensorboard=False)
+            return float(np.asarray(ts.temperature).ravel()[0])
+
+        beta_nc, t_nc = timed(netcal_fit, repeats)
+        rows.append(("netcal TemperatureScaling (probabilities in)", beta_nc, t_nc))
+    except ImportError:
+        pass
 
     print(f"\n## {name}: {z.shape[0]} x {k} logits\n")
     hdr = "| fit | T | T / T_sklearn - 1 | NLL | ECE |"
@@ -233,9 +255,9 @@ def main():
           f"{'limited to ' + str(args.blas_threads) if args.blas_threads is not None else 'default'}; "
           f"load average before the run {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     try:
-        import netcal  # noqa: F401
+        import netcal
 
-        print("netcal: installed, but not wired in (see docs/calibration.md)")
+        print(f"netcal {netcal.__version__}: TemperatureScaling timed on softmax(logits) (it takes probabilities)")
     except ImportError:
         print("netcal: not installed (it requires torch >= 2.3, pyro-ppl and gpytorch: several GB; see docs/calibration.md)")
 
