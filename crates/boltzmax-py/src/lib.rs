@@ -169,27 +169,9 @@ fn softmax_typed<'py, F: Real + Element>(
         let mut ow = out_arr
             .try_readwrite()
             .map_err(|_| PyValueError::new_err("out= is not writeable or overlaps an input"))?;
-        let mut ov = ow.as_array_mut();
+        let ov = ow.as_array_mut();
         let mv = mask_arr.as_ref().map(|m| m.as_array());
         let axis = ax as isize;
-        // Small C-contiguous input along the last axis: the rows one after
-        // the other through the slice API, which is what `nd` runs per
-        // lane too (bitwise the same), without its per-call set-up.
-        if mv.is_none() && ax + 1 == xv.ndim() && xv.len() < DETACH_MIN_ELEMENTS {
-            let n = xv.shape()[ax];
-            if let (Some(xs), Some(os)) = (xv.as_slice(), ov.as_slice_mut())
-                && n > 0
-            {
-                for (o, x) in os.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
-                    match which {
-                        Which::Softmax => boltzmax::softmax_into(o, x, &p),
-                        Which::LogSoftmax => boltzmax::log_softmax_into(o, x, &p),
-                    }
-                    .map_err(value_error)?;
-                }
-                return Ok(out_arr.clone().into_any());
-            }
-        }
         compute(py, xv.len(), || match (which, mv) {
             (Which::Softmax, None) => nd::softmax_into(ov, xv, axis, &p, par),
             (Which::LogSoftmax, None) => nd::log_softmax_into(ov, xv, axis, &p, par),

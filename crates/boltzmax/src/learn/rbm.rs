@@ -559,21 +559,8 @@ fn sample_slice<R: RngCore + ?Sized>(p: &mut [f64], rng: &mut R) {
     }
 }
 
-/// Trains an RBM on `data` (rows in `[0, 1]`). `epoch_done(e)` is called
-/// after each epoch `e` (1-based), for progress bars.
-///
-/// Batches follow scikit-learn's `gen_even_slices`: `ceil(n / batch)`
-/// batches of nearly equal size. A PCD update is: negative visible sample
-/// from the chains' hidden states, `k - 1` further Gibbs steps, negative
-/// hidden probabilities; gradient `<v h>_data - <v h>_model` with hidden
-/// probabilities on both sides; then the chains' hidden states are
-/// resampled from those probabilities. CD-k starts the chains at the batch.
-pub fn train(
-    data: ArrayView2<f64>,
-    cfg: &TrainConfig,
-    epoch_done: &mut dyn FnMut(usize),
-) -> Result<Rbm> {
-    cfg.check()?;
+/// The training data's shape, checked: not empty, every value in [0, 1].
+fn check_training_data(data: ArrayView2<f64>) -> Result<(usize, usize)> {
     let (n, nv) = data.dim();
     if n == 0 || nv == 0 {
         return Err(Error::InvalidParameter {
@@ -591,6 +578,25 @@ pub fn train(
             reason: format!("row {}, column {}: {v} is outside [0, 1]", i / nv, i % nv),
         });
     }
+    Ok((n, nv))
+}
+
+/// Trains an RBM on `data` (rows in `[0, 1]`). `epoch_done(e)` is called
+/// after each epoch `e` (1-based), for progress bars.
+///
+/// Batches follow scikit-learn's `gen_even_slices`: `ceil(n / batch)`
+/// batches of nearly equal size. A PCD update is: negative visible sample
+/// from the chains' hidden states, `k - 1` further Gibbs steps, negative
+/// hidden probabilities; gradient `<v h>_data - <v h>_model` with hidden
+/// probabilities on both sides; then the chains' hidden states are
+/// resampled from those probabilities. CD-k starts the chains at the batch.
+pub fn train(
+    data: ArrayView2<f64>,
+    cfg: &TrainConfig,
+    epoch_done: &mut dyn FnMut(usize),
+) -> Result<Rbm> {
+    cfg.check()?;
+    let (n, nv) = check_training_data(data)?;
     let mut rng = stream_rng(cfg.seed, 0);
     let mut rbm = Rbm::new(nv, cfg.hidden, &mut rng)?;
     let nh = cfg.hidden;
@@ -725,23 +731,7 @@ mod tests {
         epoch_done: &mut dyn FnMut(usize),
     ) -> Result<Rbm> {
         cfg.check()?;
-        let (n, nv) = data.dim();
-        if n == 0 || nv == 0 {
-            return Err(Error::InvalidParameter {
-                name: "data",
-                reason: format!("empty ({n} x {nv})"),
-            });
-        }
-        if let Some((i, v)) = data
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(0.0..=1.0).contains(*v))
-        {
-            return Err(Error::InvalidParameter {
-                name: "data",
-                reason: format!("row {}, column {}: {v} is outside [0, 1]", i / nv, i % nv),
-            });
-        }
+        let (n, nv) = check_training_data(data)?;
         let mut rng = stream_rng(cfg.seed, 0);
         let mut rbm = Rbm::new(nv, cfg.hidden, &mut rng)?;
         let nh = cfg.hidden;
