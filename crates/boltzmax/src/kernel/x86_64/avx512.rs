@@ -147,21 +147,42 @@ unsafe impl Vector for F32x16 {
     fn select(m: __mmask16, a: Self, b: Self) -> Self {
         unsafe { F32x16(_mm512_mask_blend_ps(m, b.0, a.0)) }
     }
+    /// The table variant of the module's exp (see `consts::EXP2_16_F32`):
+    /// `e^z = 2^t e^r` with `t` a multiple of 1/16, `2^t = 2^floor(t)
+    /// 2^(j/16)`, the sixteen `2^(j/16)` held in one register and picked
+    /// by `vpermps`, and `e^r` on `|r| <= ln 2 / 32` a cubic. Seven
+    /// FMA-unit operations and a `vscalefps` instead of the polynomial
+    /// route's nine and one: the exp is what bounds the in-cache kernels,
+    /// and the FMA pipes are what bound the exp. Measured over every f32
+    /// in [-104, 0]: at most 0.9998 ulp.
     #[inline(always)]
     fn exp(self) -> Self {
         unsafe {
             // max(lo, z) returns z when z is NaN (the second operand).
             let z = _mm512_max_ps(_mm512_set1_ps(Z_MIN_F32), self.0);
-            let big = _mm512_set1_ps(ROUND_F32);
-            let n = _mm512_sub_ps(_mm512_fmadd_ps(z, _mm512_set1_ps(LOG2E_F32), big), big);
-            let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI_F32), z);
-            let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO_F32), r);
-            let mut q = _mm512_set1_ps(Q_F32[5]);
-            for c in Q_F32[..5].iter().rev() {
-                q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(*c));
-            }
-            let e = _mm512_fmadd_ps(q, r, _mm512_set1_ps(1.0));
-            F32x16(_mm512_scalef_ps(e, n))
+            // a = big + t, t = z log2 e rounded to a multiple of 1/16 (the
+            // ulp of `big`): the low four bits of a's representation are
+            // 16 (t - floor t), the table index, which vpermps reads.
+            let big = _mm512_set1_ps(ROUND16_F32);
+            let a = _mm512_fmadd_ps(z, _mm512_set1_ps(LOG2E_F32), big);
+            let t = _mm512_sub_ps(a, big);
+            let r = _mm512_fnmadd_ps(t, _mm512_set1_ps(LN2_HI_F32), z);
+            let r = _mm512_fnmadd_ps(t, _mm512_set1_ps(LN2_LO_F32), r);
+            let q = _mm512_fmadd_ps(
+                _mm512_set1_ps(Q16_F32[2]),
+                r,
+                _mm512_set1_ps(Q16_F32[1]),
+            );
+            let q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q16_F32[0]));
+            let p = _mm512_permutexvar_ps(
+                _mm512_castps_si512(a),
+                _mm512_loadu_ps(EXP2_16_F32.as_ptr()),
+            );
+            // 2^(j/16) e^r = p + (p r) q(r), one rounding at the end.
+            let y = _mm512_fmadd_ps(_mm512_mul_ps(p, r), q, p);
+            // vscalefps multiplies by 2^floor(t), rounding subnormal
+            // results once.
+            F32x16(_mm512_scalef_ps(y, t))
         }
     }
     #[inline(always)]
