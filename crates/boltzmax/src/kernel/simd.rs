@@ -98,6 +98,13 @@ pub(crate) unsafe trait Vector: Copy {
     fn count(m: Self::Mask) -> usize;
     /// `m ? a : b`, lane-wise.
     fn select(m: Self::Mask, a: Self, b: Self) -> Self;
+    /// `self + e` in the lanes not in `m`, `self` in those in `m` (the
+    /// sums that leave the ties out). By default a select and an add;
+    /// AVX-512 has it as one masked add.
+    #[inline(always)]
+    fn add_unless(self, m: Self::Mask, e: Self) -> Self {
+        self.add(Self::select(m, Self::splat(<Self::F as Real>::ZERO), e))
+    }
     /// `e^self`, within 2 ulp for `self <= 0`; -inf gives 0, NaN gives NaN;
     /// subnormal results are kept.
     fn exp(self) -> Self;
@@ -307,7 +314,7 @@ unsafe fn accumulate_store<V: Vector, const STORE: bool>(
         // SAFETY: forwarded from the caller.
         unsafe { e.store(out) };
     }
-    *acc = acc.add(V::select(zero, V::splat(V::F::ZERO), e));
+    *acc = acc.add_unless(zero, e);
     V::count(zero)
 }
 
@@ -364,7 +371,7 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
         if STORE {
             unsafe { e.store_partial(out.wrapping_add(i), k) };
         }
-        a1 = a1.add(V::select(zero, V::splat(V::F::ZERO), e));
+        a1 = a1.add_unless(zero, e);
         *ties += V::count(zero) - (w - k);
     }
     *total += a0.sum_f64() + a1.sum_f64();

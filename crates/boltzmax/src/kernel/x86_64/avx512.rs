@@ -147,6 +147,10 @@ unsafe impl Vector for F32x16 {
     fn select(m: __mmask16, a: Self, b: Self) -> Self {
         unsafe { F32x16(_mm512_mask_blend_ps(m, b.0, a.0)) }
     }
+    #[inline(always)]
+    fn add_unless(self, m: __mmask16, e: Self) -> Self {
+        unsafe { F32x16(_mm512_mask_add_ps(self.0, !m, self.0, e.0)) }
+    }
     /// The table variant of the module's exp (see `consts::EXP2_16_F32`):
     /// `e^z = 2^t e^r` with `t` a multiple of 1/16, `2^t = 2^floor(t)
     /// 2^(j/16)`, the sixteen `2^(j/16)` held in one register and picked
@@ -242,6 +246,10 @@ unsafe impl Vector for F64x8 {
     #[inline(always)]
     fn select(m: __mmask8, a: Self, b: Self) -> Self {
         unsafe { F64x8(_mm512_mask_blend_pd(m, b.0, a.0)) }
+    }
+    #[inline(always)]
+    fn add_unless(self, m: __mmask8, e: Self) -> Self {
+        unsafe { F64x8(_mm512_mask_add_pd(self.0, !m, self.0, e.0)) }
     }
     #[inline(always)]
     fn exp(self) -> Self {
