@@ -95,6 +95,10 @@ unsafe impl Vector for F32x8 {
         unsafe { _mm256_cmp_ps::<_CMP_UNORD_Q>(self.0, self.0) }
     }
     #[inline(always)]
+    fn nan2(a: Self, b: Self) -> Self::Mask {
+        unsafe { _mm256_cmp_ps::<_CMP_UNORD_Q>(a.0, b.0) }
+    }
+    #[inline(always)]
     fn is_zero(self) -> __m256 {
         unsafe { _mm256_cmp_ps::<_CMP_EQ_OQ>(self.0, _mm256_setzero_ps()) }
     }
@@ -243,6 +247,10 @@ unsafe impl Vector for F64x4 {
     #[inline(always)]
     fn nan(self) -> __m256d {
         unsafe { _mm256_cmp_pd::<_CMP_UNORD_Q>(self.0, self.0) }
+    }
+    #[inline(always)]
+    fn nan2(a: Self, b: Self) -> Self::Mask {
+        unsafe { _mm256_cmp_pd::<_CMP_UNORD_Q>(a.0, b.0) }
     }
     #[inline(always)]
     fn is_zero(self) -> __m256d {

@@ -136,6 +136,10 @@ unsafe impl Vector for F32x16 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(self.0, self.0) }
     }
     #[inline(always)]
+    fn nan2(a: Self, b: Self) -> Self::Mask {
+        unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a.0, b.0) }
+    }
+    #[inline(always)]
     fn is_zero(self) -> __mmask16 {
         unsafe { _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(self.0, _mm512_setzero_ps()) }
     }
@@ -234,6 +238,10 @@ unsafe impl Vector for F64x8 {
     #[inline(always)]
     fn nan(self) -> __mmask8 {
         unsafe { _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(self.0, self.0) }
+    }
+    #[inline(always)]
+    fn nan2(a: Self, b: Self) -> Self::Mask {
+        unsafe { _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a.0, b.0) }
     }
     #[inline(always)]
     fn is_zero(self) -> __mmask8 {
