@@ -209,15 +209,23 @@ fn check_tables<F: Real>(
         if n > 0 && m.is_finite() {
             let a = (k.exp_sum)(&reg, m, scaling);
             let b = (s.exp_sum)(&reg, m, scaling);
-            prop_assert_eq!(a.ties, b.ties, "{} ties", name);
+            // The SIMD tables leave out the maxima of the first register
+            // holding one and add later maxima as 1 each (see `ExpSum`):
+            // the sum beside the maxima left out, `rest`, is the quantity
+            // compared; with a single maximum the sums are compared as
+            // they stand.
             prop_assert!(a.ties >= 1, "{name}: the shift is a maximum");
-            let tol = sum_rel(k, n) * b.sum + n as f64 * 2.0 * tiny::<F>();
+            prop_assert!(a.ties <= b.ties, "{name}: only maxima left out");
+            let tol = sum_rel(k, n) * b.rest() + n as f64 * 2.0 * tiny::<F>();
             prop_assert!(
-                (a.sum - b.sum).abs() <= tol,
-                "{name} exp_sum {} vs {} (tol {tol})",
-                a.sum,
-                b.sum
+                (a.rest() - b.rest()).abs() <= tol,
+                "{name} exp_sum rest {} vs {} (tol {tol})",
+                a.rest(),
+                b.rest()
             );
+            if b.ties == 1 {
+                prop_assert_eq!(a.ties, 1, "{} ties", name);
+            }
             let denom = 1.0 + b.rest();
             let mut o1 = vec![F::ZERO; n];
             let mut o2 = vec![F::ZERO; n];
@@ -411,7 +419,8 @@ fn long_f32_row_sum_does_not_degrade() {
     let b = (s.exp_sum)(&x, m, Scaling::One);
     for k in simd_tables(available_f32()) {
         let a = (k.exp_sum)(&x, m, Scaling::One);
-        let rel = (a.sum - b.sum).abs() / b.sum;
+        // 1049 maxima: compared as `rest` (see `ExpSum`).
+        let rel = (a.rest() - b.rest()).abs() / b.rest();
         assert!(rel <= sum_rel(k, n), "{}: relative error {rel:e}", k.name);
         assert!(rel < 1e-6, "{}: relative error {rel:e}", k.name);
     }

@@ -50,10 +50,16 @@ mod x86_64;
 /// formulas need it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ExpSum {
-    /// Sum of `exp(z_i)` over the entries with `z_i != 0` (NaN included),
-    /// accumulated in f64 whatever the element type.
+    /// Sum of `exp(z_i)` over every entry but the `ties` left out (NaN
+    /// included), accumulated in f64 whatever the element type.
     pub sum: f64,
-    /// Number of entries with `z_i == 0` (the maxima, counting ties).
+    /// Number of entries with `z_i == 0` (maxima) left out of `sum`: at
+    /// least 1 in a regular row. The scalar table leaves out every
+    /// maximum; the SIMD tables only those in the first register holding
+    /// one, and add any later maximum to `sum` as an exp of exactly 1
+    /// (which spares the rest of the row a compare per register; `sum`
+    /// is then at least 1, so its accuracy does not suffer). Either way
+    /// [`ExpSum::rest`] is the same quantity.
     pub ties: usize,
 }
 

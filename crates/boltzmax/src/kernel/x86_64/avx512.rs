@@ -176,11 +176,7 @@ unsafe impl Vector for F32x16 {
             let t = _mm512_sub_ps(a, big);
             let r = _mm512_fnmadd_ps(t, _mm512_set1_ps(LN2_HI_F32), z);
             let r = _mm512_fnmadd_ps(t, _mm512_set1_ps(LN2_LO_F32), r);
-            let q = _mm512_fmadd_ps(
-                _mm512_set1_ps(Q16_F32[2]),
-                r,
-                _mm512_set1_ps(Q16_F32[1]),
-            );
+            let q = _mm512_fmadd_ps(_mm512_set1_ps(Q16_F32[2]), r, _mm512_set1_ps(Q16_F32[1]));
             let q = _mm512_fmadd_ps(q, r, _mm512_set1_ps(Q16_F32[0]));
             let p = _mm512_permutexvar_ps(
                 _mm512_castps_si512(a),
