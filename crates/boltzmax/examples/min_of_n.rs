@@ -48,8 +48,8 @@ fn main() {
     let only_small = args.len() > 1 && args[1] == "small";
     let p = Params::<f32>::default();
     println!(
-        "{:>12} {:>7} {:>7} {:>7} {:>7} {:>7}",
-        "shape", "copy", "read", "smax", "lsmax", "lse"
+        "{:>12} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "shape", "copy", "read", "smax", "lsmax", "lse", "smax-nd", "lsm-nd"
     );
     for (r, c) in shapes {
         let n = r * c;
@@ -106,14 +106,34 @@ fn main() {
             },
             n,
         );
+        // The batched API, one thread (rows pipelined).
+        let nd_time = |log: bool, o: &mut Vec<f32>| {
+            t(
+                || {
+                    let xv = ndarray::ArrayView2::from_shape((r, c), &x[..]).unwrap();
+                    let ov = ndarray::ArrayViewMut2::from_shape((r, c), &mut o[..]).unwrap();
+                    if log {
+                        nd::log_softmax_into(ov, xv, -1, &p, nd::Par::Seq).unwrap();
+                    } else {
+                        nd::softmax_into(ov, xv, -1, &p, nd::Par::Seq).unwrap();
+                    }
+                    std::hint::black_box(&mut *o);
+                },
+                n,
+            )
+        };
+        let smn = nd_time(false, &mut o);
+        let lsn = nd_time(true, &mut o);
         println!(
-            "{:>12} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3}",
+            "{:>12} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3}",
             format!("{r}x{c}"),
             cp,
             rd,
             sm,
             ls,
-            lz
+            lz,
+            smn,
+            lsn
         );
     }
 }
