@@ -730,8 +730,10 @@ pub(super) mod consts {
 
     /// `1.5 * 2^19`, whose ulp is 1/16: adding it rounds to a multiple
     /// of 1/16 (the table exp of AVX-512).
+    #[cfg(target_arch = "x86_64")]
     pub const ROUND16_F32: f32 = 786_432.0;
     /// `2^(j/16)` for `j = 0..16`, each correctly rounded to f32 (mpmath).
+    #[cfg(target_arch = "x86_64")]
     pub const EXP2_16_F32: [f32; 16] = [
         f32::from_bits(0x3f80_0000),
         f32::from_bits(0x3f85_aac3),
@@ -753,6 +755,7 @@ pub(super) mod consts {
     /// `q(r) ~ (e^r - 1)/r` on `|r| <= ln 2 / 32`, coefficients of
     /// `r^0 ..= r^2` (minimax of the relative error of `1 + r q(r)`,
     /// Lawson's algorithm in numpy: 1.6e-9, a fortieth of an ulp).
+    #[cfg(target_arch = "x86_64")]
     pub const Q16_F32: [f32; 3] = [1.0, 0.500_016_2, 0.166_660_74];
 
     pub const LOG2E_F64: f64 = std::f64::consts::LOG2_E;
