@@ -53,6 +53,32 @@ fn boltzmann_selection_frequencies_match_softmax_q_over_t() {
 }
 
 #[test]
+fn boltzmann_probabilities_follow_rising_and_falling_estimates() {
+    // The incremental weights let an estimate rise above the last
+    // rebuild's maximum (a weight above 1) up to an exponent of 600, then
+    // rebuild: at T = 0.01 a reward of 5 is an exponent of 500, one of 7
+    // one of 700. Every step must still give softmax(Q / T).
+    for t in [0.01, 1.0] {
+        let mut p = Boltzmann::new(4, t).unwrap();
+        let params = Params::temperature(t).unwrap();
+        for (arm, r) in [
+            (0, 5.0),
+            (1, 7.0),
+            (0, 20.0),
+            (2, -3.0),
+            (3, 30.0),
+            (3, -40.0),
+        ] {
+            p.update(arm, r);
+            let want = softmax_with(p.estimates(), &params);
+            for (a, b) in p.probabilities().iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-14 * b.max(1e-300), "T={t}: {a} vs {b}");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_biased_sampler_fails_the_chi_square_test() {
     // The test above can fail: frequencies from T = 0.5 judged against T = 0.55.
     let mut rng = stream_rng(12, 0);
@@ -166,28 +192,41 @@ fn batch_results_do_not_depend_on_the_number_of_threads() {
 
 #[test]
 fn online_and_batch_agree_for_one_run() {
-    // The simulator's run r is exactly the online loop on stream (seed, r).
-    let sim = Simulation::new(3, 50, 5).unwrap();
-    let curves = sim
-        .run(
-            || Boltzmann::new(10, 0.3),
-            |rng| GaussianBandit::testbed(10, 0.0, rng),
-        )
-        .unwrap();
-    let mut total = vec![0.0; 50];
-    for run in 0..3 {
-        let mut rng = stream_rng(5, run);
-        let mut env = GaussianBandit::testbed(10, 0.0, &mut rng).unwrap();
-        let mut p = Boltzmann::new(10, 0.3).unwrap();
-        for tot in total.iter_mut() {
-            let a = p.select(&mut rng);
-            let r = env.pull(a, &mut rng);
-            p.update(a, r);
-            *tot += r;
+    // The simulator's run r is exactly the online loop on stream (seed, r)
+    // with a fresh policy; the simulator reuses one policy per chunk of
+    // runs through `reset`, so this also checks that `reset` forgets
+    // everything (BGE's buffered Gumbel noise included).
+    for spec in [
+        "boltzmann:T=0.3",
+        "boltzmann-log:T0=1",
+        "bge:C=1",
+        "exp3:gamma=0.1",
+        "gradient:alpha=0.1",
+        "thompson-gauss",
+    ] {
+        let spec: PolicySpec = spec.parse().unwrap();
+        let sim = Simulation::new(3, 50, 5).unwrap();
+        let curves = sim
+            .run(
+                || spec.build(10),
+                |rng| GaussianBandit::testbed(10, 0.0, rng),
+            )
+            .unwrap();
+        let mut total = vec![0.0; 50];
+        for run in 0..3 {
+            let mut rng = stream_rng(5, run);
+            let mut env = GaussianBandit::testbed(10, 0.0, &mut rng).unwrap();
+            let mut p = spec.build(10).unwrap();
+            for tot in total.iter_mut() {
+                let a = p.select(&mut rng);
+                let r = env.pull(a, &mut rng);
+                p.update(a, r);
+                *tot += r;
+            }
         }
-    }
-    for (m, tot) in curves.mean_reward.iter().zip(&total) {
-        assert!((m - tot / 3.0).abs() < 1e-12);
+        for (m, tot) in curves.mean_reward.iter().zip(&total) {
+            assert!((m - tot / 3.0).abs() < 1e-12, "{spec}");
+        }
     }
 }
 

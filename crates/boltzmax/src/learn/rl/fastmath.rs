@@ -130,12 +130,74 @@ fn gumbel_body(u: &mut [f64]) {
 }
 
 #[inline(always)]
-fn exp_shifted_body(z: &mut [f64], m: f64, t: f64) {
+fn exp_shifted_body(z: &mut [f64], m: f64, beta: f64) {
     blocks!(z, |b| {
         for x in b.iter_mut() {
-            *x = exp_nonpos((*x - m) / t);
+            *x = exp_nonpos((*x - m) * beta);
         }
     });
+}
+
+/// Sums the lanes of `acc` in a fixed tree order (the same on every
+/// instruction set).
+#[inline(always)]
+fn tree_sum(acc: [f64; LANES]) -> f64 {
+    let a = [
+        acc[0] + acc[4],
+        acc[1] + acc[5],
+        acc[2] + acc[6],
+        acc[3] + acc[7],
+    ];
+    (a[0] + a[2]) + (a[1] + a[3])
+}
+
+/// `y_i = exp((x_i - max x) beta)` in one pass over blocks: the maximum
+/// (a lane-wise reduction), the exponentials and their sum (lane-wise
+/// partial sums added in a fixed tree), all vectorised; then, with
+/// `normalise`, `y_i <- y_i / sum` (one division, a multiplication per
+/// lane). Returns the sum of the final `y`. `x` and `y` have the same
+/// padded length; padding lanes of `x` must hold `-inf` (and nothing else
+/// may): theirs in `y` end as 0.
+#[inline(always)]
+fn softmax_body(x: &[f64], y: &mut [f64], beta: f64, normalise: bool) -> f64 {
+    assert!(x.len().is_multiple_of(LANES), "buffer not padded to LANES");
+    assert_eq!(x.len(), y.len());
+    let mut mx = [f64::NEG_INFINITY; LANES];
+    for c in x.chunks_exact(LANES) {
+        for (m, &v) in mx.iter_mut().zip(c) {
+            // Not f64::max: no NaN handling needed, so this is one vmaxpd.
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let m = mx
+        .iter()
+        .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
+    let mut acc = [0.0; LANES];
+    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact_mut(LANES)) {
+        for ((&v, w), a) in cx.iter().zip(cy.iter_mut()).zip(acc.iter_mut()) {
+            // Exponents are raised to -700 (a weight of 1e-304 at least,
+            // negligible beside the maximum's 1) so that no lane ends in
+            // a subnormal, which costs a microcode assist on x86; padding
+            // lanes are then zeroed by a multiplication (a select would
+            // not vectorise).
+            let keep = f64::from(u8::from(v != f64::NEG_INFINITY));
+            *w = exp_nonpos(((v - m) * beta).max(-700.0)) * keep;
+            *a += *w;
+        }
+    }
+    let total = tree_sum(acc);
+    if !normalise {
+        return total;
+    }
+    let inv = 1.0 / total;
+    let mut acc = [0.0; LANES];
+    blocks!(y, |b| {
+        for (v, a) in b.iter_mut().zip(acc.iter_mut()) {
+            *v *= inv;
+            *a += *v;
+        }
+    });
+    tree_sum(acc)
 }
 
 #[inline(always)]
@@ -152,22 +214,25 @@ fn ucb_scores_body(s: &mut [f64], q: &[f64], n: &[u64], c: f64, ln_t: f64) {
 /// once; each version gives bitwise the same results (no FMA is used).
 macro_rules! dispatch {
     ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*)) => {
-        #[allow(clippy::missing_safety_doc)]
+        dispatch!($name, $body, ($($arg: $ty),*) -> ());
+    };
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        #[allow(clippy::missing_safety_doc, clippy::unused_unit)]
         mod $name {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512dq")]
-            pub(super) unsafe fn avx512($($arg: $ty),*) {
+            pub(super) unsafe fn avx512($($arg: $ty),*) -> $ret {
                 super::$body($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
-            pub(super) unsafe fn avx2($($arg: $ty),*) {
+            pub(super) unsafe fn avx2($($arg: $ty),*) -> $ret {
                 super::$body($($arg),*)
             }
         }
         #[inline]
-        #[allow(unreachable_code)]
-        pub(crate) fn $name($($arg: $ty),*) {
+        #[allow(unreachable_code, clippy::unused_unit)]
+        pub(crate) fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 if std::arch::is_x86_feature_detected!("avx512f")
@@ -190,10 +255,15 @@ macro_rules! dispatch {
 // `u.len()` a multiple of `LANES` (padding lanes must hold values in
 // (0, 1) too).
 dispatch!(gumbel_in_place, gumbel_body, (u: &mut [f64]));
-// `exp_shifted_in_place(z, m, t)`: `z_i <- exp((z_i - m) / t)` for
-// `z_i <= m`, `t > 0`; `z.len()` a multiple of `LANES` (padding lanes must
-// hold values <= m too).
-dispatch!(exp_shifted_in_place, exp_shifted_body, (z: &mut [f64], m: f64, t: f64));
+// `exp_shifted_in_place(z, m, beta)`: `z_i <- exp((z_i - m) beta)` for
+// `z_i <= m`, finite `beta > 0` (an inverse temperature: a multiplication
+// per lane, not a division); `z.len()` a multiple of `LANES` (padding
+// lanes must hold values <= m too).
+dispatch!(exp_shifted_in_place, exp_shifted_body, (z: &mut [f64], m: f64, beta: f64));
+// `softmax_padded(x, y, beta, normalise) -> sum`: see `softmax_body`; the
+// weights of annealed Boltzmann (unnormalised) and the gradient bandit's
+// `softmax(H)` (normalised).
+dispatch!(softmax_padded, softmax_body, (x: &[f64], y: &mut [f64], beta: f64, normalise: bool) -> f64);
 // `ucb_scores(s, q, n, c, ln_t)`: `s_i <- q_i + c sqrt(ln_t / n_i)`, or
 // `+inf` where `n_i = 0`.
 dispatch!(ucb_scores, ucb_scores_body, (s: &mut [f64], q: &[f64], n: &[u64], c: f64, ln_t: f64));
@@ -286,11 +356,44 @@ mod tests {
             let x: Vec<f64> = u.iter().map(|v| 3.0 * v - 2.0).collect();
             let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let mut a = x.clone();
-            exp_shifted_in_place(&mut a, m, 0.3);
+            exp_shifted_in_place(&mut a, m, 1.0 / 0.3);
             let mut b = x.clone();
-            exp_shifted_body(&mut b, m, 0.3);
+            exp_shifted_body(&mut b, m, 1.0 / 0.3);
             assert_eq!(a, b);
             assert!(a.contains(&1.0));
+        }
+    }
+
+    #[test]
+    fn padded_softmax_matches_the_core_softmax() {
+        let mut rng = stream_rng(14, 0);
+        for k in [1, 7, 8, 10, 17] {
+            let n = padded_len(k);
+            let mut x = vec![f64::NEG_INFINITY; n];
+            for v in &mut x[..k] {
+                *v = 6.0 * open01(rng.next_u64()) - 3.0;
+            }
+            // An estimate far below the rest: its exponent is raised to
+            // -700, a weight of 1e-304 instead of 0.
+            x[0] = -1e6;
+            for (beta, normalise) in [(1.0, true), (2.5, false), (1e3, true)] {
+                let mut a = vec![f64::NAN; n];
+                let sa = softmax_padded(&x, &mut a, beta, normalise);
+                let mut b = vec![f64::NAN; n];
+                let sb = softmax_body(&x, &mut b, beta, normalise);
+                // Every instruction set gives the portable bits.
+                assert_eq!((a.clone(), sa), (b, sb));
+                assert!(a[k..].iter().all(|&v| v == 0.0), "padding");
+                let p = crate::softmax_with(&x[..k], &crate::Params::beta(beta).unwrap());
+                let total: f64 = a[..k].iter().sum();
+                assert!((sa - total).abs() <= 1e-15 * total);
+                for (w, p) in a[..k].iter().zip(&p) {
+                    assert!(
+                        (w / total - p).abs() <= 1e-15 * p.max(1e-300) + 1e-300,
+                        "{w} {p}"
+                    );
+                }
+            }
         }
     }
 }

@@ -32,5 +32,6 @@ pub mod bandit;
 pub(crate) mod fastmath;
 mod rng;
 pub mod tabular;
+mod ziggurat;
 
 pub use rng::stream_rng;

@@ -2,8 +2,8 @@
 //! results are the same on every platform and every `rand` minor version.
 //!
 //! Uniforms, Gumbel noise and per-run seeding come from
-//! [`crate::sample`]; the normal, Gamma and Beta draws that only the RL
-//! code needs live here.
+//! [`crate::sample`]; the normal (ziggurat), Gamma and Beta draws that
+//! only the RL code needs live here.
 
 use rand::Rng;
 
@@ -25,22 +25,60 @@ pub(crate) fn index<R: Rng + ?Sized>(rng: &mut R, n: usize) -> usize {
     ((rng.next_u64() as u128 * n as u128) >> 64) as usize
 }
 
-/// A standard normal draw by the Box-Muller transform (one of the pair).
+/// A standard normal draw by the 256-layer ziggurat of Marsaglia and Tsang
+/// (2000), tables in [`super::ziggurat`].
+///
+/// One `next_u64()` gives the layer (its low 8 bits), the sign (bit 8)
+/// and the position in the layer (its top 53 bits); 98.8% of draws end
+/// there, with one multiplication and one comparison. The rest fall in a
+/// wedge (accepted by comparing a second uniform with `exp(-x^2 / 2)`)
+/// or, from the base layer, in the tail beyond `r = 3.654`, drawn by
+/// Marsaglia's exponential rejection; a rejected wedge point starts over.
+/// About 1.02 `u64`s per draw on average, no logarithm or cosine on the
+/// fast path (Box-Muller needs both: this is about 5x faster).
 #[inline]
 pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1 = uniform_open(rng);
-    let u2 = uniform_open(rng);
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    use super::ziggurat::X;
+    loop {
+        let bits = rng.next_u64();
+        let i = (bits & 0xff) as usize;
+        // [0, 1) on the 2^-53 grid; 0 gives x = 0, a valid normal draw.
+        let u = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        let x = u * X[i];
+        // Bit 8 becomes the sign bit of x (>= 0 here).
+        let sign = (bits & 0x100) << 55;
+        if x < X[i + 1] {
+            return f64::from_bits(x.to_bits() | sign);
+        }
+        if let Some(z) = normal_slow(rng, i, x) {
+            return f64::from_bits(z.to_bits() | sign);
+        }
+    }
 }
 
-/// Both normals of one Box-Muller transform.
-#[inline]
-fn normal_pair<R: Rng + ?Sized>(rng: &mut R) -> (f64, f64) {
-    let u1 = uniform_open(rng);
-    let u2 = uniform_open(rng);
-    let r = (-2.0 * u1.ln()).sqrt();
-    let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
-    (r * c, r * s)
+/// The ziggurat's rare cases (1.2% of draws): `x` fell outside the
+/// rectangle of layer `i` that lies wholly under the curve. Returns the
+/// magnitude of the draw, or `None` to start over.
+#[cold]
+#[inline(never)]
+fn normal_slow<R: Rng + ?Sized>(rng: &mut R, i: usize, x: f64) -> Option<f64> {
+    use super::ziggurat::{F, R as TAIL};
+    if i == 0 {
+        // Beyond r in the base layer: the tail, by Marsaglia (1964):
+        // a = E1 / r, accepted when 2 E2 > a^2, gives r + a with the
+        // density of the normal tail.
+        loop {
+            let a = -uniform_open(rng).ln() / TAIL;
+            let e = -uniform_open(rng).ln();
+            if e + e > a * a {
+                return Some(TAIL + a);
+            }
+        }
+    }
+    // The wedge between the layer's inner rectangle and the curve: a
+    // uniform height in [F[i], F[i + 1]] under exp(-x^2 / 2) accepts x.
+    let y = F[i] + uniform_open(rng) * (F[i + 1] - F[i]);
+    (y < (-0.5 * x * x).exp()).then_some(x)
 }
 
 /// The constants of a Marsaglia-Tsang Gamma(shape, 1) sampler,
@@ -96,12 +134,12 @@ impl GammaShape {
     }
 }
 
-/// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`,
-/// the two first proposals sharing one Box-Muller transform.
+/// A Beta(a, b) draw as `X / (X + Y)` with `X ~ Gamma(a)`, `Y ~ Gamma(b)`.
 #[inline]
 pub(crate) fn beta_with<R: Rng + ?Sized>(rng: &mut R, a: &GammaShape, b: &GammaShape) -> f64 {
-    let (z1, z2) = normal_pair(rng);
+    let z1 = standard_normal(rng);
     let x = a.draw(rng, z1);
+    let z2 = standard_normal(rng);
     let y = b.draw(rng, z2);
     x / (x + y)
 }
@@ -158,6 +196,71 @@ mod tests {
             "gumbel mean {m}"
         );
         assert!((v - pi2_6).abs() < 0.03 * pi2_6, "gumbel var {v}");
+    }
+
+    /// `int_a^b exp(-x^2/2) / sqrt(2 pi) dx` by composite Simpson (400
+    /// panels: error far below 1e-12 on these bins).
+    fn normal_mass(a: f64, b: f64) -> f64 {
+        let (a, b) = (a.max(-12.0), b.min(12.0));
+        let n = 400;
+        let h = (b - a) / n as f64;
+        let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let mut s = pdf(a) + pdf(b);
+        for k in 1..n {
+            s += pdf(a + k as f64 * h) * if k % 2 == 1 { 4.0 } else { 2.0 };
+        }
+        s * h / 3.0
+    }
+
+    #[test]
+    fn ziggurat_normal_matches_the_normal_cdf() {
+        // 148 bins: 0.05 wide over [-3.5, 3.5], then out to the tail start
+        // r = 3.654, 4, 4.5 and beyond, so that the fast path, the wedges
+        // and the tail are each checked against the exact bin masses.
+        let r = super::super::ziggurat::R;
+        let mut edges = vec![f64::NEG_INFINITY, -4.5, -4.0, -r];
+        edges.extend((0..=140).map(|k| -3.5 + 0.05 * k as f64));
+        edges.extend([r, 4.0, 4.5, f64::INFINITY]);
+        let n = 4_000_000;
+        let mut counts = vec![0u64; edges.len() - 1];
+        let mut rng = stream_rng(3, 0);
+        for _ in 0..n {
+            let z = standard_normal(&mut rng);
+            let b = edges.partition_point(|&e| e <= z) - 1;
+            counts[b] += 1;
+        }
+        let chi2: f64 = counts
+            .iter()
+            .enumerate()
+            .map(|(b, &o)| {
+                let e = n as f64 * normal_mass(edges[b], edges[b + 1]);
+                (o as f64 - e).powi(2) / e
+            })
+            .sum();
+        // 147 degrees of freedom: 205.73 is the 0.999 quantile (scipy).
+        assert!(chi2 < 205.73, "chi2 {chi2}");
+        // The two tails beyond r (2.58e-4 of the mass) are both drawn.
+        assert!(counts[2] > 0 && counts[counts.len() - 3] > 0);
+    }
+
+    #[test]
+    fn ziggurat_tables_are_consistent() {
+        use super::super::ziggurat::{F, R, V, X};
+        let f = |x: f64| (-0.5 * x * x).exp();
+        assert_eq!(X[1], R);
+        assert_eq!((X[256], F[256]), (0.0, 1.0));
+        // Rebuilt in f64 from r and v: the recursion loses a little at
+        // each of its 254 steps, so compare loosely; the literals are the
+        // 50-digit values rounded once.
+        let mut x = R;
+        for i in 1..256 {
+            assert!((x - X[i]).abs() <= 1e-12 * X[i], "X[{i}] {x} vs {}", X[i]);
+            assert!((f(X[i]) - F[i]).abs() <= 2e-16, "F[{i}]");
+            // Every layer has area v: x_i (f(x_{i+1}) - f(x_i)) = v.
+            assert!((X[i] * (F[i + 1] - F[i]) - V).abs() <= 1e-14, "layer {i}");
+            x = (-2.0 * (f(x) + V / x).ln()).sqrt();
+        }
+        assert!((X[0] * F[1] - V).abs() <= 1e-16);
     }
 
     #[test]

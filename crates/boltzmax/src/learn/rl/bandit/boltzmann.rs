@@ -9,7 +9,9 @@ use rand::Rng;
 use super::estimates::{Estimates, StepSize};
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::fastmath::{exp_shifted_in_place, gumbel_in_place, padded_len};
+use crate::learn::rl::fastmath::{
+    exp_shifted_in_place, gumbel_in_place, ln_pos, padded_len, softmax_padded,
+};
 use crate::learn::rl::rng::uniform_open;
 
 /// Unnormalised softmax weights `w_i = exp((x_i - m) / T)` kept in step
@@ -17,10 +19,11 @@ use crate::learn::rl::rng::uniform_open;
 ///
 /// A bandit update changes one estimate, so with a fixed temperature only
 /// one exponential is needed per step. The shift `m` is the maximum at the
-/// last full rebuild; a new logit above it, or weights that have all
-/// drifted toward underflow, trigger a rebuild, so every weight stays in
-/// (0, 1] up to that point and the arithmetic is the shifted one that the
-/// core kernels use.
+/// last full rebuild. A logit may rise above it (its weight then exceeds
+/// one) as long as its exponent stays below [`MAX_EXPONENT`], so that a
+/// rising best arm costs one exponential, not K; weights that have all
+/// drifted toward underflow, or an exponent past the bound, trigger a
+/// rebuild around the current maximum.
 #[derive(Debug, Clone)]
 pub(crate) struct SoftmaxWeights {
     /// The weights, padded to [`padded_len`] for the batched rebuild;
@@ -28,8 +31,13 @@ pub(crate) struct SoftmaxWeights {
     w: Vec<f64>,
     n: usize,
     shift: f64,
-    temp: f64,
+    /// The inverse temperature `1 / T`.
+    beta: f64,
 }
+
+/// The largest exponent `(x_i - m) / T` a weight may have between rebuilds:
+/// `e^600 = 3.8e260`, so the sum of up to 10^47 weights stays finite.
+const MAX_EXPONENT: f64 = 600.0;
 
 impl SoftmaxWeights {
     pub(crate) fn new(n: usize, temp: f64) -> Self {
@@ -37,7 +45,9 @@ impl SoftmaxWeights {
             w: vec![1.0; padded_len(n)],
             n,
             shift: 0.0,
-            temp,
+            // Finite for every finite temperature > 0 but the subnormal
+            // ones, which act as the greedy limit anyway.
+            beta: (1.0 / temp).min(1.0 / f64::MIN_POSITIVE),
         }
     }
 
@@ -48,17 +58,18 @@ impl SoftmaxWeights {
         self.shift = m;
         self.w[..self.n].copy_from_slice(x);
         self.w[self.n..].fill(m);
-        exp_shifted_in_place(&mut self.w, m, self.temp);
+        exp_shifted_in_place(&mut self.w, m, self.beta);
     }
 
     #[inline]
     pub(crate) fn set(&mut self, x: &[f64], i: usize) {
-        if x[i] > self.shift {
+        let e = (x[i] - self.shift) * self.beta;
+        if e > MAX_EXPONENT {
             self.rebuild(x);
         } else {
             // One exponential: libm's (table-driven, shorter latency than
             // the batched polynomial with its division).
-            self.w[i] = ((x[i] - self.shift) / self.temp).exp();
+            self.w[i] = e.exp();
         }
     }
 
@@ -100,10 +111,22 @@ impl SoftmaxWeights {
         &self.w[..self.n]
     }
 
-    pub(crate) fn probabilities_into(&self, out: &mut [f64]) {
-        let total: f64 = self.weights().iter().sum();
-        for (o, &w) in out.iter_mut().zip(self.weights()) {
-            *o = w / total;
+    /// The normalised weights; `x` are the logits the weights follow.
+    pub(crate) fn probabilities_into(&self, x: &[f64], out: &mut [f64]) {
+        let mut total: f64 = self.weights().iter().sum();
+        let mut w = self.weights();
+        let mut fresh = Vec::new();
+        if total.is_nan() || total <= 1e-250 {
+            // Every weight has drifted toward underflow since the last
+            // rebuild (the draw rebuilds then; this is `&self`): weights
+            // around the current maximum instead.
+            let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            fresh.extend(x.iter().map(|&xi| ((xi - m) * self.beta).exp()));
+            total = fresh.iter().sum();
+            w = &fresh;
+        }
+        for (o, &wi) in out.iter_mut().zip(w) {
+            *o = wi / total;
         }
     }
 }
@@ -155,7 +178,7 @@ impl Boltzmann {
     /// The selection probabilities `softmax(Q / T)` (allocates).
     pub fn probabilities(&self) -> Vec<f64> {
         let mut p = vec![0.0; self.n_arms()];
-        self.weights.probabilities_into(&mut p);
+        self.weights.probabilities_into(self.est.values(), &mut p);
         p
     }
 }
@@ -267,6 +290,20 @@ impl Schedule {
         Ok(s)
     }
 
+    /// `1 / temperature(t)`, finite and > 0, for the policies (which
+    /// multiply by it). The logarithmic schedule computes `ln(1 + t) / T0`
+    /// directly with the batched code's `ln` (`1 + t` is exact below
+    /// 2^53), avoiding libm's `log1p` and a second division per step.
+    #[inline]
+    pub(crate) fn inverse_temperature(&self, t: u64) -> f64 {
+        let beta = match self {
+            Schedule::Logarithmic { t0 } => ln_pos(t as f64 + 1.0) / t0,
+            _ => 1.0 / self.temperature(t),
+        };
+        // A subnormal T0 would give +inf (and NaN at the maximum).
+        beta.min(1.0 / f64::MIN_POSITIVE)
+    }
+
     /// The temperature at step `t >= 1`, always finite and > 0.
     ///
     /// ```
@@ -357,17 +394,14 @@ impl Policy for AnnealedBoltzmann {
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let temp = self.schedule.temperature(self.t + 1);
-        // Unnormalised weights exp((Q_i - max Q) / T), all K exponentials
-        // in one vectorised pass; the draw scales u by their sum instead
-        // of dividing every weight by it.
-        let q = self.est.values();
-        let k = q.len();
-        let m = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        self.probs[..k].copy_from_slice(q);
-        self.probs[k..].fill(m);
-        exp_shifted_in_place(&mut self.probs, m, temp);
-        sample_normalised(&self.probs[..k], uniform_open(rng))
+        let beta = self.schedule.inverse_temperature(self.t + 1);
+        // Unnormalised weights exp((Q_i - max Q) / T): the maximum, the K
+        // exponentials and their sum in one vectorised pass over the
+        // padded estimates; the draw scales u by the sum instead of
+        // dividing every weight by it.
+        let k = self.est.values().len();
+        let total = softmax_padded(self.est.padded_values(), &mut self.probs, beta, false);
+        sample_with_total(&self.probs[..k], total, uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -384,7 +418,15 @@ impl Policy for AnnealedBoltzmann {
 /// Inverse-CDF draw from probabilities that sum to about 1.
 #[inline]
 pub(crate) fn sample_normalised(p: &[f64], u: f64) -> usize {
-    let total: f64 = p.iter().sum();
+    sample_with_total(p, p.iter().sum(), u)
+}
+
+/// Inverse-CDF draw from non-negative weights whose sum, `total`, the
+/// caller has computed (in another order, it may differ from the
+/// running sum by an ulp or so: a `u` that lands beyond the running sum
+/// takes the last arm with positive weight, a bias of order 1e-16).
+#[inline]
+pub(crate) fn sample_with_total(p: &[f64], total: f64, u: f64) -> usize {
     let target = u * total;
     let mut acc = 0.0;
     let mut last = 0;
@@ -410,6 +452,13 @@ pub(crate) fn sample_normalised(p: &[f64], u: f64) -> usize {
 /// by its own uncertainty is what gives logarithmic regret. Each untried
 /// arm is pulled once first.
 ///
+/// The Gumbel noise does not depend on what the policy has learned, so it
+/// is drawn 8 steps at a time: `8 K` uniforms in
+/// one go, turned into Gumbels in one vectorised pass (the two logarithms
+/// per arm are then limited by throughput, not by their latency). The
+/// noise not yet used is part of the policy's state: a clone uses it too,
+/// and [`Policy::reset`] discards it.
+///
 /// ```
 /// use boltzmax::learn::rl::bandit::{BoltzmannGumbel, Policy};
 /// use boltzmax::learn::rl::stream_rng;
@@ -430,7 +479,15 @@ pub struct BoltzmannGumbel {
     /// `C / sqrt(N_i)` per arm (infinite for untried arms, never used).
     beta: Vec<f64>,
     scores: Vec<f64>,
+    /// Gumbel noise for the next steps, `K` values per step, padded to
+    /// [`padded_len`]`(NOISE_STEPS * K)`.
+    noise: Vec<f64>,
+    /// The next unused step of `noise` (`NOISE_STEPS` when all is used).
+    next: usize,
 }
+
+/// Steps of Gumbel noise drawn at once by [`BoltzmannGumbel`].
+const NOISE_STEPS: usize = 8;
 
 impl BoltzmannGumbel {
     /// `n_arms` arms with exploration scale `c` (finite, > 0).
@@ -452,13 +509,28 @@ impl BoltzmannGumbel {
             est,
             c,
             beta,
-            scores: vec![0.0; padded_len(n)],
+            scores: vec![0.0; n],
+            noise: vec![0.0; padded_len(NOISE_STEPS * n)],
+            next: NOISE_STEPS,
         })
     }
 
     /// The action-value estimates `Q`.
     pub fn estimates(&self) -> &[f64] {
         self.est.values()
+    }
+
+    /// Draws the noise of the next `NOISE_STEPS` steps: the uniforms in
+    /// step order and, within a step, in arm order, then `-ln(-ln u)` for
+    /// all of them in one vectorised pass.
+    fn refill<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let m = NOISE_STEPS * self.beta.len();
+        for g in &mut self.noise[..m] {
+            *g = uniform_open(rng);
+        }
+        self.noise[m..].fill(0.5);
+        gumbel_in_place(&mut self.noise);
+        self.next = 0;
     }
 }
 
@@ -468,7 +540,6 @@ impl Policy for BoltzmannGumbel {
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let q = self.est.values();
         let n = self.est.counts();
         let mut untried = false;
         for (s, &ni) in self.scores.iter_mut().zip(n) {
@@ -480,20 +551,18 @@ impl Policy for BoltzmannGumbel {
             }
         }
         if !untried {
-            // The K uniforms in arm order (as K separate Gumbel draws would
-            // take them), then -ln(-ln u) for all arms in one vectorised
-            // pass; beta_i = C / sqrt(N_i) is kept up to date by `update`.
-            let k = q.len();
-            for s in &mut self.scores[..k] {
-                *s = uniform_open(rng);
+            if self.next == NOISE_STEPS {
+                self.refill(rng);
             }
-            self.scores[k..].fill(0.5);
-            gumbel_in_place(&mut self.scores);
-            for ((s, &qi), &beta) in self.scores.iter_mut().zip(q).zip(&self.beta) {
-                *s = qi + beta * *s;
+            let k = self.beta.len();
+            let g = &self.noise[self.next * k..(self.next + 1) * k];
+            self.next += 1;
+            let q = self.est.values();
+            for (((s, &qi), &beta), &gi) in self.scores.iter_mut().zip(q).zip(&self.beta).zip(g) {
+                *s = qi + beta * gi;
             }
         }
-        argmax_random_ties(&self.scores[..q.len()], rng)
+        argmax_random_ties(&self.scores, rng)
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -503,5 +572,8 @@ impl Policy for BoltzmannGumbel {
 
     fn reset(&mut self) {
         self.est.reset();
+        let c = self.c;
+        self.beta.fill(c / 0f64.sqrt());
+        self.next = NOISE_STEPS;
     }
 }

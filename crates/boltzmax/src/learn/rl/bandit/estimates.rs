@@ -2,6 +2,7 @@
 
 use super::check_positive;
 use crate::Result;
+use crate::learn::rl::fastmath::padded_len;
 
 /// How an estimate moves toward a new reward: `Q += step (R - Q)`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -17,6 +18,8 @@ pub enum StepSize {
 /// Action-value estimates `Q` and pull counts `N` for each arm.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Estimates {
+    /// Padded to [`padded_len`] with `-inf`, so that the batched softmax
+    /// reads the estimates in place.
     q: Vec<f64>,
     n: Vec<u64>,
     q0: f64,
@@ -37,8 +40,10 @@ impl Estimates {
             check_positive("alpha", a)?;
             super::check_range("alpha", a, 0.0, 1.0)?;
         }
+        let mut q = vec![f64::NEG_INFINITY; padded_len(n_arms)];
+        q[..n_arms].fill(q0);
         Ok(Estimates {
-            q: vec![q0; n_arms],
+            q,
             n: vec![0; n_arms],
             q0,
             step,
@@ -48,6 +53,12 @@ impl Estimates {
     /// The estimates `Q`.
     #[inline]
     pub fn values(&self) -> &[f64] {
+        &self.q[..self.n.len()]
+    }
+
+    /// The estimates followed by `-inf` up to [`padded_len`].
+    #[inline]
+    pub(crate) fn padded_values(&self) -> &[f64] {
         &self.q
     }
 
@@ -71,7 +82,8 @@ impl Estimates {
 
     /// Back to the initial state.
     pub fn reset(&mut self) {
-        self.q.fill(self.q0);
+        let n = self.n.len();
+        self.q[..n].fill(self.q0);
         self.n.fill(0);
     }
 }

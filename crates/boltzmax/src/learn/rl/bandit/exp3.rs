@@ -56,7 +56,7 @@ impl Exp3 {
     pub fn probabilities(&self) -> Vec<f64> {
         let k = self.s.len() as f64;
         let mut p = vec![0.0; self.s.len()];
-        self.weights.probabilities_into(&mut p);
+        self.weights.probabilities_into(&self.s, &mut p);
         for pi in &mut p {
             *pi = (1.0 - self.gamma) * *pi + self.gamma / k;
         }

@@ -2,10 +2,10 @@
 
 use rand::Rng;
 
-use super::boltzmann::sample_normalised;
+use super::boltzmann::sample_with_total;
 use super::{Policy, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::fastmath::{exp_shifted_in_place, padded_len};
+use crate::learn::rl::fastmath::{padded_len, softmax_padded};
 use crate::learn::rl::rng::uniform_open;
 
 /// The gradient bandit (Sutton and Barto, 2nd ed., section 2.8): arm `i`
@@ -15,8 +15,10 @@ use crate::learn::rl::rng::uniform_open;
 /// The baseline is the mean of the rewards before this step (eq. 2.12 as
 /// corrected in the book's errata), and the first reward itself at the
 /// first step, so the first update is zero; without a baseline it is 0.
-/// The probabilities `softmax(H)` are recomputed once per update (K
-/// exponentials in one vectorised pass) into a buffer the policy owns.
+/// The probabilities `softmax(H)` are recomputed once per update (the
+/// maximum, the K exponentials, their sum and the normalisation in one
+/// vectorised pass) into a buffer the policy owns; the draw scales its
+/// uniform by the sum of those probabilities, kept from the same pass.
 ///
 /// ```
 /// use boltzmax::learn::rl::bandit::{GradientBandit, Policy};
@@ -28,12 +30,17 @@ use crate::learn::rl::rng::uniform_open;
 /// ```
 #[derive(Debug, Clone)]
 pub struct GradientBandit {
+    /// Preferences, padded to [`padded_len`] with `-inf` (weight 0).
     h: Vec<f64>,
+    /// Probabilities, padded with 0.
     pi: Vec<f64>,
+    /// The sum of `pi` (1 up to rounding).
+    pi_total: f64,
     alpha: f64,
     use_baseline: bool,
     mean_reward: f64,
     t: u64,
+    k: usize,
 }
 
 impl GradientBandit {
@@ -42,37 +49,39 @@ impl GradientBandit {
     pub fn new(n_arms: usize, alpha: f64, baseline: bool) -> Result<Self> {
         check_arms(n_arms)?;
         check_positive("alpha", alpha)?;
-        Ok(GradientBandit {
-            h: vec![0.0; n_arms],
-            // Padded for the batched exponentials; only the first
-            // `n_arms` entries are probabilities.
-            pi: vec![1.0 / n_arms as f64; padded_len(n_arms)],
+        let mut p = GradientBandit {
+            h: vec![0.0; padded_len(n_arms)],
+            pi: vec![0.0; padded_len(n_arms)],
+            pi_total: 1.0,
             alpha,
             use_baseline: baseline,
             mean_reward: 0.0,
             t: 0,
-        })
+            k: n_arms,
+        };
+        p.reset();
+        Ok(p)
     }
 
     /// The action preferences `H`.
     pub fn preferences(&self) -> &[f64] {
-        &self.h
+        &self.h[..self.k]
     }
 
     /// The selection probabilities `softmax(H)`.
     pub fn probabilities(&self) -> &[f64] {
-        &self.pi[..self.h.len()]
+        &self.pi[..self.k]
     }
 }
 
 impl Policy for GradientBandit {
     fn n_arms(&self) -> usize {
-        self.h.len()
+        self.k
     }
 
     #[inline]
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        sample_normalised(&self.pi[..self.h.len()], uniform_open(rng))
+        sample_with_total(&self.pi[..self.k], self.pi_total, uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -87,28 +96,23 @@ impl Policy for GradientBandit {
         self.mean_reward += (reward - self.mean_reward) / self.t as f64;
         let g = self.alpha * (reward - baseline);
         if g != 0.0 {
-            let k = self.h.len();
+            // Padding lanes: -inf + g (0 - 0) stays -inf.
             for (i, (h, &p)) in self.h.iter_mut().zip(&self.pi).enumerate() {
                 // Branch-free, so that the loop vectorises.
                 let indicator = f64::from(u8::from(i == arm));
                 *h += g * (indicator - p);
             }
-            // softmax(H): the K exponentials in one vectorised pass.
-            let m = self.h.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            self.pi[..k].copy_from_slice(&self.h);
-            self.pi[k..].fill(m);
-            exp_shifted_in_place(&mut self.pi, m, 1.0);
-            let total: f64 = self.pi[..k].iter().sum();
-            for p in &mut self.pi[..k] {
-                *p /= total;
-            }
+            self.pi_total = softmax_padded(&self.h, &mut self.pi, 1.0, true);
         }
     }
 
     fn reset(&mut self) {
-        self.h.fill(0.0);
-        let k = self.h.len() as f64;
-        self.pi.fill(1.0 / k);
+        let k = self.k;
+        self.h[..k].fill(0.0);
+        self.h[k..].fill(f64::NEG_INFINITY);
+        self.pi[..k].fill(1.0 / k as f64);
+        self.pi[k..].fill(0.0);
+        self.pi_total = self.pi.iter().sum();
         self.mean_reward = 0.0;
         self.t = 0;
     }

@@ -113,10 +113,11 @@ pub struct ThompsonGaussian {
     mu0: f64,
     s0: f64,
     noise_prec: f64,
-    /// Posterior means and `sqrt(precision)`, kept in step with the
-    /// precisions (one arm changes per step).
+    /// Posterior means and standard deviations `1 / sqrt(precision)`,
+    /// kept in step with the precisions (one arm changes per step), so a
+    /// draw is one multiply-add.
     mean: Vec<f64>,
-    sqrt_prec: Vec<f64>,
+    sd: Vec<f64>,
     draws: Vec<f64>,
 }
 
@@ -145,7 +146,7 @@ impl ThompsonGaussian {
             s0,
             noise_prec: 1.0 / (sigma * sigma),
             mean: vec![p0 * mu0 / p0; n_arms],
-            sqrt_prec: vec![p0.sqrt(); n_arms],
+            sd: vec![1.0 / p0.sqrt(); n_arms],
             draws: vec![0.0; n_arms],
         })
     }
@@ -167,7 +168,7 @@ impl Policy for ThompsonGaussian {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         for i in 0..self.prec.len() {
-            self.draws[i] = self.mean[i] + standard_normal(rng) / self.sqrt_prec[i];
+            self.draws[i] = self.mean[i] + standard_normal(rng) * self.sd[i];
         }
         argmax_random_ties(&self.draws, rng)
     }
@@ -176,7 +177,7 @@ impl Policy for ThompsonGaussian {
         self.prec[arm] += self.noise_prec;
         self.prec_mean[arm] += self.noise_prec * reward;
         self.mean[arm] = self.prec_mean[arm] / self.prec[arm];
-        self.sqrt_prec[arm] = self.prec[arm].sqrt();
+        self.sd[arm] = 1.0 / self.prec[arm].sqrt();
     }
 
     fn reset(&mut self) {
@@ -184,6 +185,6 @@ impl Policy for ThompsonGaussian {
         self.prec.fill(p0);
         self.prec_mean.fill(p0 * self.mu0);
         self.mean.fill(p0 * self.mu0 / p0);
-        self.sqrt_prec.fill(p0.sqrt());
+        self.sd.fill(1.0 / p0.sqrt());
     }
 }
