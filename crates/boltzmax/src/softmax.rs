@@ -326,6 +326,43 @@ pub fn softmax_into_using<F: Real>(
     Ok(())
 }
 
+/// softmax of each `n`-element row of `x` into the same row of `out`
+/// (C-contiguous batches), bitwise as [`softmax_into_using`] row by row.
+///
+/// A row's last pass (scaling by `1/(1 + s)`) waits for its sum, whose
+/// latency (the last exps, a reduction, a division: about 100 cycles)
+/// leaves the FMA pipes idle once per row when the rows run one after
+/// the other. Here it is issued after the next row's exps, so the two
+/// overlap: (64, 1024) f32 rows 0.264-0.272 -> 0.256-0.260 ns/elem
+/// (min of 2000 interleaved rounds, 2026-11-29).
+pub(crate) fn softmax_rows_into_using<F: Real>(
+    k: &Kernels<F>,
+    out: &mut [F],
+    x: &[F],
+    n: usize,
+    params: &Params<F>,
+) {
+    debug_assert!(n > 0 && out.len() == x.len() && x.len() % n == 0);
+    let scaling = params.scale.scaling();
+    let mut pending: Option<(&mut [F], f64)> = None;
+    for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        let plan = plan(&Dense { k, x: r }, n, scaling, true);
+        match write_special(o, None, plan, params.undefined_rows, Output::Softmax) {
+            Some((m, Some(s))) => (k.exp_store)(o, r, m, scaling, 1.0 + s),
+            Some((m, None)) => {
+                let e = (k.exp_sum_store)(o, r, m, scaling);
+                if let Some((p, d)) = pending.replace((o, 1.0 + e.rest())) {
+                    (k.scale)(p, d);
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some((p, d)) = pending {
+        (k.scale)(p, d);
+    }
+}
+
 /// log-softmax of `x` into `out` with the kernels `k` (any table, for tests).
 pub fn log_softmax_into_using<F: Real>(
     k: &Kernels<F>,
