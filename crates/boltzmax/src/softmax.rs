@@ -342,7 +342,7 @@ pub(crate) fn softmax_rows_into_using<F: Real>(
     n: usize,
     params: &Params<F>,
 ) {
-    debug_assert!(n > 0 && out.len() == x.len() && x.len() % n == 0);
+    debug_assert!(n > 0 && out.len() == x.len() && x.len().is_multiple_of(n));
     let scaling = params.scale.scaling();
     let mut pending: Option<(&mut [F], f64)> = None;
     for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
