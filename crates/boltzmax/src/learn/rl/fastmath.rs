@@ -1,5 +1,5 @@
 //! Batched `ln` and `exp` for the per-step work of the bandit policies:
-//! the K Gumbel draws of Boltzmann-Gumbel exploration and the K
+//! the Gumbel draws `-ln E` of Boltzmann-Gumbel exploration and the K
 //! exponentials of annealed Boltzmann, the gradient bandit and the
 //! weight rebuilds of fixed-T Boltzmann and EXP3; also UCB's K bonuses.
 //!
@@ -121,10 +121,10 @@ macro_rules! blocks {
 }
 
 #[inline(always)]
-fn gumbel_body(u: &mut [f64]) {
+fn neg_ln_body(u: &mut [f64]) {
     blocks!(u, |b| {
         for x in b.iter_mut() {
-            *x = -ln_pos(-ln_pos(*x));
+            *x = -ln_pos(*x);
         }
     });
 }
@@ -151,53 +151,54 @@ fn tree_sum(acc: [f64; LANES]) -> f64 {
     (a[0] + a[2]) + (a[1] + a[3])
 }
 
-/// `y_i = exp((x_i - max x) beta)` in one pass over blocks: the maximum
-/// (a lane-wise reduction), the exponentials and their sum (lane-wise
-/// partial sums added in a fixed tree), all vectorised; then, with
-/// `normalise`, `y_i <- y_i / sum` (one division, a multiplication per
-/// lane). Returns the sum of the final `y`. `x` and `y` have the same
-/// padded length; padding lanes of `x` must hold `-inf` (and nothing else
-/// may): theirs in `y` end as 0.
+/// `y_i = exp((x_i - shift) beta)` and their sum (lane-wise partial sums
+/// added in a fixed tree), with the maximum of `x` found in the same pass;
+/// returns `(sum, max)`. The exponentials do not wait for the maximum (it
+/// only decides afterwards whether the shift was usable: see
+/// [`softmax_weights`]), which takes the reduction off the step's
+/// critical path. Exponents are floored at -700 (a weight of 1e-304 at
+/// least) so that no lane ends in a subnormal, which costs a microcode
+/// assist on x86; padding lanes (`-inf` in `x`, and nothing else may be)
+/// are zeroed by a multiplication (a select would not vectorise).
 #[inline(always)]
-fn softmax_body(x: &[f64], y: &mut [f64], beta: f64, normalise: bool) -> f64 {
+fn exp_sum_max_body(x: &[f64], y: &mut [f64], shift: f64, beta: f64) -> (f64, f64) {
     assert!(x.len().is_multiple_of(LANES), "buffer not padded to LANES");
     assert_eq!(x.len(), y.len());
     let mut mx = [f64::NEG_INFINITY; LANES];
-    for c in x.chunks_exact(LANES) {
-        for (m, &v) in mx.iter_mut().zip(c) {
+    let mut acc = [0.0; LANES];
+    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact_mut(LANES)) {
+        for (((&v, w), a), m) in cx.iter().zip(cy.iter_mut()).zip(&mut acc).zip(&mut mx) {
             // Not f64::max: no NaN handling needed, so this is one vmaxpd.
             *m = if v > *m { v } else { *m };
+            let keep = f64::from(u8::from(v != f64::NEG_INFINITY));
+            *w = exp_nonpos(((v - shift) * beta).max(-700.0)) * keep;
+            *a += *w;
         }
     }
     let m = mx
         .iter()
         .fold(f64::NEG_INFINITY, |a, &b| if b > a { b } else { a });
-    let mut acc = [0.0; LANES];
-    for (cx, cy) in x.chunks_exact(LANES).zip(y.chunks_exact_mut(LANES)) {
-        for ((&v, w), a) in cx.iter().zip(cy.iter_mut()).zip(acc.iter_mut()) {
-            // Exponents are raised to -700 (a weight of 1e-304 at least,
-            // negligible beside the maximum's 1) so that no lane ends in
-            // a subnormal, which costs a microcode assist on x86; padding
-            // lanes are then zeroed by a multiplication (a select would
-            // not vectorise).
-            let keep = f64::from(u8::from(v != f64::NEG_INFINITY));
-            *w = exp_nonpos(((v - m) * beta).max(-700.0)) * keep;
-            *a += *w;
-        }
-    }
-    let total = tree_sum(acc);
-    if !normalise {
+    (tree_sum(acc), m)
+}
+
+/// Unnormalised softmax weights `y_i = exp((x_i - shift) beta)` of the
+/// padded logits `x` (padding `-inf`, weight 0), returning their sum.
+///
+/// `shift` is the maximum of an earlier call: while the current maximum's
+/// exponent `(max - shift) beta` stays in [-100, 600] the weights are
+/// finite, the largest at least e^-100, and the -700 floor is a relative
+/// error below e^-600 beside it; otherwise the pass is redone around the
+/// current maximum, which becomes the new `shift`. Logits change a little
+/// per step, so the redo is rare.
+#[inline]
+pub(crate) fn softmax_weights(x: &[f64], y: &mut [f64], shift: &mut f64, beta: f64) -> f64 {
+    let (total, m) = exp_sum_max(x, y, *shift, beta);
+    let e = (m - *shift) * beta;
+    if (-100.0..=600.0).contains(&e) {
         return total;
     }
-    let inv = 1.0 / total;
-    let mut acc = [0.0; LANES];
-    blocks!(y, |b| {
-        for (v, a) in b.iter_mut().zip(acc.iter_mut()) {
-            *v *= inv;
-            *a += *v;
-        }
-    });
-    tree_sum(acc)
+    *shift = m;
+    exp_sum_max(x, y, m, beta).0
 }
 
 #[inline(always)]
@@ -251,19 +252,19 @@ macro_rules! dispatch {
     };
 }
 
-// `gumbel_in_place(u)`: `u_i <- -ln(-ln u_i)` for uniforms in (0, 1);
-// `u.len()` a multiple of `LANES` (padding lanes must hold values in
-// (0, 1) too).
-dispatch!(gumbel_in_place, gumbel_body, (u: &mut [f64]));
+// `neg_ln_in_place(x)`: `x_i <- -ln x_i` for positive, normal `x_i`
+// (standard exponentials in, standard Gumbels out); `x.len()` a multiple
+// of `LANES` (padding lanes must hold such values too).
+dispatch!(neg_ln_in_place, neg_ln_body, (x: &mut [f64]));
 // `exp_shifted_in_place(z, m, beta)`: `z_i <- exp((z_i - m) beta)` for
 // `z_i <= m`, finite `beta > 0` (an inverse temperature: a multiplication
 // per lane, not a division); `z.len()` a multiple of `LANES` (padding
 // lanes must hold values <= m too).
 dispatch!(exp_shifted_in_place, exp_shifted_body, (z: &mut [f64], m: f64, beta: f64));
-// `softmax_padded(x, y, beta, normalise) -> sum`: see `softmax_body`; the
-// weights of annealed Boltzmann (unnormalised) and the gradient bandit's
-// `softmax(H)` (normalised).
-dispatch!(softmax_padded, softmax_body, (x: &[f64], y: &mut [f64], beta: f64, normalise: bool) -> f64);
+// `exp_sum_max(x, y, shift, beta) -> (sum, max)`: see `exp_sum_max_body`
+// and `softmax_weights`, which annealed Boltzmann and the gradient bandit
+// call.
+dispatch!(exp_sum_max, exp_sum_max_body, (x: &[f64], y: &mut [f64], shift: f64, beta: f64) -> (f64, f64));
 // `ucb_scores(s, q, n, c, ln_t)`: `s_i <- q_i + c sqrt(ln_t / n_i)`, or
 // `+inf` where `n_i = 0`.
 dispatch!(ucb_scores, ucb_scores_body, (s: &mut [f64], q: &[f64], n: &[u64], c: f64, ln_t: f64));
@@ -346,12 +347,12 @@ mod tests {
             let n = padded_len(n);
             let u: Vec<f64> = (0..n).map(|_| open01(rng.next_u64())).collect();
             let mut a = u.clone();
-            gumbel_in_place(&mut a);
+            neg_ln_in_place(&mut a);
             let mut b = u.clone();
-            gumbel_body(&mut b);
+            neg_ln_body(&mut b);
             assert_eq!(a, b);
             for (g, &ui) in a.iter().zip(&u) {
-                assert!((g - -(-ui.ln()).ln()).abs() <= 4e-15 * g.abs().max(1.0));
+                assert!((g - -ui.ln()).abs() <= 2.3e-16 * g.abs());
             }
             let x: Vec<f64> = u.iter().map(|v| 3.0 * v - 2.0).collect();
             let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -373,24 +374,46 @@ mod tests {
             for v in &mut x[..k] {
                 *v = 6.0 * open01(rng.next_u64()) - 3.0;
             }
-            // An estimate far below the rest: its exponent is raised to
+            // An estimate far below the rest: its exponent is floored at
             // -700, a weight of 1e-304 instead of 0.
             x[0] = -1e6;
-            for (beta, normalise) in [(1.0, true), (2.5, false), (1e3, true)] {
+            let max = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            // Shifts that are used as they are (the first three) and
+            // shifts that force the pass around the maximum (the last two).
+            for (beta, shift) in [
+                (1.0, 0.0),
+                (2.5, max),
+                (1e3, max + 0.5),
+                (1.0, 700.0),
+                (1e3, -3.0),
+            ] {
                 let mut a = vec![f64::NAN; n];
-                let sa = softmax_padded(&x, &mut a, beta, normalise);
+                let (sa, ma) = exp_sum_max(&x, &mut a, shift, beta);
                 let mut b = vec![f64::NAN; n];
-                let sb = softmax_body(&x, &mut b, beta, normalise);
                 // Every instruction set gives the portable bits.
-                assert_eq!((a.clone(), sa), (b, sb));
+                assert_eq!((sa, ma), exp_sum_max_body(&x, &mut b, shift, beta));
+                assert_eq!(a, b);
+                assert_eq!(ma, max);
+                let mut s = shift;
+                let total = softmax_weights(&x, &mut a, &mut s, beta);
+                let e = (max - shift) * beta;
+                assert_eq!(
+                    s,
+                    if (-100.0..=600.0).contains(&e) {
+                        shift
+                    } else {
+                        max
+                    }
+                );
                 assert!(a[k..].iter().all(|&v| v == 0.0), "padding");
+                let sum: f64 = a[..k].iter().sum();
+                assert!((sum - total).abs() <= 1e-15 * total);
                 let p = crate::softmax_with(&x[..k], &crate::Params::beta(beta).unwrap());
-                let total: f64 = a[..k].iter().sum();
-                assert!((sa - total).abs() <= 1e-15 * total);
                 for (w, p) in a[..k].iter().zip(&p) {
+                    let q = w / total;
                     assert!(
-                        (w / total - p).abs() <= 1e-15 * p.max(1e-300) + 1e-300,
-                        "{w} {p}"
+                        (q - p).abs() <= 1e-14 * p + 1e-250,
+                        "{q} {p} beta {beta} shift {shift}"
                     );
                 }
             }

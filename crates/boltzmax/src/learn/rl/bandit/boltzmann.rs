@@ -10,9 +10,9 @@ use super::estimates::{Estimates, StepSize};
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
 use crate::Result;
 use crate::learn::rl::fastmath::{
-    exp_shifted_in_place, gumbel_in_place, ln_pos, padded_len, softmax_padded,
+    exp_shifted_in_place, ln_pos, neg_ln_in_place, padded_len, softmax_weights,
 };
-use crate::learn::rl::rng::uniform_open;
+use crate::learn::rl::rng::{standard_exponential, uniform_open};
 
 /// Unnormalised softmax weights `w_i = exp((x_i - m) / T)` kept in step
 /// with the logits `x` one entry at a time.
@@ -352,6 +352,8 @@ pub struct AnnealedBoltzmann {
     est: Estimates,
     schedule: Schedule,
     probs: Vec<f64>,
+    /// The shift of the weights (see `fastmath::softmax_weights`).
+    shift: f64,
     t: u64,
 }
 
@@ -372,6 +374,7 @@ impl AnnealedBoltzmann {
             est,
             schedule,
             probs: vec![0.0; padded_len(n)],
+            shift: 0.0,
             t: 0,
         })
     }
@@ -395,12 +398,18 @@ impl Policy for AnnealedBoltzmann {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         let beta = self.schedule.inverse_temperature(self.t + 1);
-        // Unnormalised weights exp((Q_i - max Q) / T): the maximum, the K
-        // exponentials and their sum in one vectorised pass over the
+        // Unnormalised weights exp((Q_i - m) / T) with m the maximum of an
+        // earlier step (redone around the current one if it drifted): the
+        // K exponentials and their sum in one vectorised pass over the
         // padded estimates; the draw scales u by the sum instead of
         // dividing every weight by it.
         let k = self.est.values().len();
-        let total = softmax_padded(self.est.padded_values(), &mut self.probs, beta, false);
+        let total = softmax_weights(
+            self.est.padded_values(),
+            &mut self.probs,
+            &mut self.shift,
+            beta,
+        );
         sample_with_total(&self.probs[..k], total, uniform_open(rng))
     }
 
@@ -411,6 +420,8 @@ impl Policy for AnnealedBoltzmann {
 
     fn reset(&mut self) {
         self.est.reset();
+        // As when built: the shift decides the weights' last bits.
+        self.shift = 0.0;
         self.t = 0;
     }
 }
@@ -453,9 +464,9 @@ pub(crate) fn sample_with_total(p: &[f64], total: f64, u: f64) -> usize {
 /// arm is pulled once first.
 ///
 /// The Gumbel noise does not depend on what the policy has learned, so it
-/// is drawn 8 steps at a time: `8 K` uniforms in
-/// one go, turned into Gumbels in one vectorised pass (the two logarithms
-/// per arm are then limited by throughput, not by their latency). The
+/// is drawn 8 steps at a time: `8 K` standard exponentials `E` (ziggurat)
+/// in one go, turned into Gumbels `-ln E` in one vectorised pass (the
+/// logarithms are then limited by throughput, not by their latency). The
 /// noise not yet used is part of the policy's state: a clone uses it too,
 /// and [`Policy::reset`] discards it.
 ///
@@ -520,16 +531,17 @@ impl BoltzmannGumbel {
         self.est.values()
     }
 
-    /// Draws the noise of the next `NOISE_STEPS` steps: the uniforms in
-    /// step order and, within a step, in arm order, then `-ln(-ln u)` for
-    /// all of them in one vectorised pass.
+    /// Draws the noise of the next `NOISE_STEPS` steps: standard
+    /// exponentials `E` (ziggurat, no logarithm) in step order and, within
+    /// a step, in arm order, then the Gumbels `-ln E` for all of them in
+    /// one vectorised pass.
     fn refill<R: Rng + ?Sized>(&mut self, rng: &mut R) {
         let m = NOISE_STEPS * self.beta.len();
         for g in &mut self.noise[..m] {
-            *g = uniform_open(rng);
+            *g = standard_exponential(rng);
         }
         self.noise[m..].fill(0.5);
-        gumbel_in_place(&mut self.noise);
+        neg_ln_in_place(&mut self.noise);
         self.next = 0;
     }
 }

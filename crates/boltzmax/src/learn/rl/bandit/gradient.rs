@@ -5,7 +5,7 @@ use rand::Rng;
 use super::boltzmann::sample_with_total;
 use super::{Policy, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::fastmath::{padded_len, softmax_padded};
+use crate::learn::rl::fastmath::{padded_len, softmax_weights};
 use crate::learn::rl::rng::uniform_open;
 
 /// The gradient bandit (Sutton and Barto, 2nd ed., section 2.8): arm `i`
@@ -15,10 +15,11 @@ use crate::learn::rl::rng::uniform_open;
 /// The baseline is the mean of the rewards before this step (eq. 2.12 as
 /// corrected in the book's errata), and the first reward itself at the
 /// first step, so the first update is zero; without a baseline it is 0.
-/// The probabilities `softmax(H)` are recomputed once per update (the
-/// maximum, the K exponentials, their sum and the normalisation in one
-/// vectorised pass) into a buffer the policy owns; the draw scales its
-/// uniform by the sum of those probabilities, kept from the same pass.
+/// The weights `exp(H_i - m)` (m the maximum of `H` at some earlier step)
+/// and their sum are recomputed once per update in one vectorised pass
+/// into buffers the policy owns; the draw scales its uniform by that sum,
+/// and the normalised probabilities, which the next update needs, are
+/// formed beside it, off the path from one step to the next.
 ///
 /// ```
 /// use boltzmax::learn::rl::bandit::{GradientBandit, Policy};
@@ -32,10 +33,13 @@ use crate::learn::rl::rng::uniform_open;
 pub struct GradientBandit {
     /// Preferences, padded to [`padded_len`] with `-inf` (weight 0).
     h: Vec<f64>,
-    /// Probabilities, padded with 0.
+    /// Weights `exp(H_i - shift)`, padded with 0.
+    w: Vec<f64>,
+    /// Their sum.
+    w_total: f64,
+    shift: f64,
+    /// Probabilities `w / w_total`, padded with 0.
     pi: Vec<f64>,
-    /// The sum of `pi` (1 up to rounding).
-    pi_total: f64,
     alpha: f64,
     use_baseline: bool,
     mean_reward: f64,
@@ -51,8 +55,10 @@ impl GradientBandit {
         check_positive("alpha", alpha)?;
         let mut p = GradientBandit {
             h: vec![0.0; padded_len(n_arms)],
+            w: vec![0.0; padded_len(n_arms)],
+            w_total: 0.0,
+            shift: 0.0,
             pi: vec![0.0; padded_len(n_arms)],
-            pi_total: 1.0,
             alpha,
             use_baseline: baseline,
             mean_reward: 0.0,
@@ -81,7 +87,7 @@ impl Policy for GradientBandit {
 
     #[inline]
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        sample_with_total(&self.pi[..self.k], self.pi_total, uniform_open(rng))
+        sample_with_total(&self.w[..self.k], self.w_total, uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -102,7 +108,11 @@ impl Policy for GradientBandit {
                 let indicator = f64::from(u8::from(i == arm));
                 *h += g * (indicator - p);
             }
-            self.pi_total = softmax_padded(&self.h, &mut self.pi, 1.0, true);
+            self.w_total = softmax_weights(&self.h, &mut self.w, &mut self.shift, 1.0);
+            let inv = 1.0 / self.w_total;
+            for (p, &w) in self.pi.iter_mut().zip(&self.w) {
+                *p = w * inv;
+            }
         }
     }
 
@@ -110,9 +120,12 @@ impl Policy for GradientBandit {
         let k = self.k;
         self.h[..k].fill(0.0);
         self.h[k..].fill(f64::NEG_INFINITY);
+        self.w[..k].fill(1.0);
+        self.w[k..].fill(0.0);
+        self.w_total = k as f64;
+        self.shift = 0.0;
         self.pi[..k].fill(1.0 / k as f64);
         self.pi[k..].fill(0.0);
-        self.pi_total = self.pi.iter().sum();
         self.mean_reward = 0.0;
         self.t = 0;
     }
