@@ -203,6 +203,24 @@ fn check_tables<F: Real>(
                 prop_assert_eq!(f.is_some(), g.is_some(), "{} max_exp_sum regularity", name);
             }
             prop_assert!(same((k.min)(x), (s.min)(x)), "{name} min");
+            // max_scale: the max, and bitwise the table's own scale, on
+            // rows of equal and of different lengths.
+            for cut in [0, n / 3, n] {
+                let mut o1: Vec<F> = reg[..cut].to_vec();
+                let mut o2 = o1.clone();
+                let mx = (k.max_scale)(x, &mut o1, 3.0);
+                (k.scale)(&mut o2, 3.0);
+                prop_assert!(same(mx, (s.max)(x)), "{name} max_scale max");
+                for i in 0..cut {
+                    prop_assert!(same(o1[i], o2[i]), "{name} max_scale[{i}]");
+                }
+                let mut o3 = x.to_vec();
+                let mx = (k.max_scale)(&x[..cut], &mut o3, 3.0);
+                prop_assert!(
+                    same(mx, (s.max)(&x[..cut])),
+                    "{name} max_scale max (short x)"
+                );
+            }
         }
         // The regular row's kernels.
         let m = if by_min { (s.min)(&reg) } else { (s.max)(&reg) };

@@ -357,6 +357,9 @@ fn exp_sum_store_in_place<V: Vector>(x: &mut [V::F], m: V::F, s: Scaling<V::F>) 
 fn scale<V: Vector>(out: &mut [V::F], d: f64) {
     simd::scale::<V>(out, d)
 }
+fn max_scale<V: Vector>(x: &[V::F], out: &mut [V::F], d: f64) -> V::F {
+    simd::max_scale::<V>(x, out, d)
+}
 fn exp_store<V: Vector>(out: &mut [V::F], x: &[V::F], m: V::F, s: Scaling<V::F>, d: f64) {
     assert_eq!(out.len(), x.len());
     // SAFETY: both slices hold `x.len()` elements and do not overlap.
@@ -391,6 +394,7 @@ const fn table<V: Vector>() -> Kernels<V::F> {
         exp_sum_store: exp_sum_store::<V>,
         exp_sum_store_in_place: exp_sum_store_in_place::<V>,
         scale: scale::<V>,
+        max_scale: max_scale::<V>,
         exp_store: exp_store::<V>,
         exp_store_in_place: exp_store_in_place::<V>,
         log_store: log_store::<V>,

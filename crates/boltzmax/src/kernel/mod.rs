@@ -119,6 +119,9 @@ pub struct Kernels<F: 'static> {
     /// `out_i = out_i / denom` (SIMD tables: times `1/denom` rounded to
     /// `F`, one extra rounding).
     pub scale: fn(out: &mut [F], denom: f64),
+    /// The maximum of `x` (as `max`) and, in the same loop, `out_i =
+    /// out_i / denom` (as `scale`); `x` and `out` may differ in length.
+    pub max_scale: fn(x: &[F], out: &mut [F], denom: f64) -> F,
     /// `out_i = exp(z_i) / denom`.
     pub exp_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, denom: f64),
     /// `x_i = exp(z_i) / denom`, in place.

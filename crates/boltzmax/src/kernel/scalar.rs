@@ -19,6 +19,7 @@ const fn table<F: Real>() -> Kernels<F> {
         exp_sum_store: exp_sum_store::<F>,
         exp_sum_store_in_place: exp_sum_store_in_place::<F>,
         scale: scale::<F>,
+        max_scale: max_scale::<F>,
         exp_store: exp_store::<F>,
         exp_store_in_place: exp_store_in_place::<F>,
         log_store: log_store::<F>,
@@ -129,6 +130,13 @@ pub fn scale<F: Real>(out: &mut [F], denom: f64) {
     for o in out.iter_mut() {
         *o = F::from_f64(o.to_f64() / denom);
     }
+}
+
+/// [`max`] of `x` and [`scale`] of `out`: the scalar twin of the SIMD
+/// tables' fused loop.
+pub fn max_scale<F: Real>(x: &[F], out: &mut [F], denom: f64) -> F {
+    scale(out, denom);
+    max(x)
 }
 
 /// The maximum and [`ExpSum`] of a row, or `None` if the row is not

@@ -486,6 +486,49 @@ pub(crate) unsafe fn exp_sum_store<V: Vector>(
     })
 }
 
+/// The maximum of `x` (as [`extremum`], NaN included) while `out_i *=
+/// 1/denom` (as [`scale`]), in one loop: a batch's scaling of one row
+/// overlapped with the max pass of the next, which for rows streamed
+/// from memory waits on loads while the scaling works from cache.
+#[inline(always)]
+pub(crate) fn max_scale<V: Vector>(x: &[V::F], out: &mut [V::F], denom: f64) -> V::F {
+    let w = V::LANES;
+    let r = V::splat(recip::<V::F>(denom));
+    let both = x.len().min(out.len()) / (4 * w) * (4 * w);
+    let mut acc = [V::splat(V::F::NEG_INFINITY); 4];
+    let mut nan = V::none();
+    let mut i = 0;
+    while i < both {
+        // SAFETY: `i + 4 * LANES <= both`, in bounds of `x` and `out`.
+        unsafe {
+            let p = x.as_ptr().add(i);
+            let v = [
+                V::load(p),
+                V::load(p.add(w)),
+                V::load(p.add(2 * w)),
+                V::load(p.add(3 * w)),
+            ];
+            for (a, v) in acc.iter_mut().zip(v) {
+                *a = a.max(v);
+            }
+            nan = V::or(nan, V::or(V::nan2(v[0], v[1]), V::nan2(v[2], v[3])));
+            let q = out.as_mut_ptr().add(i);
+            for j in 0..4 {
+                V::load(q.add(j * w)).mul(r).store(q.add(j * w));
+            }
+        }
+        i += 4 * w;
+    }
+    scale::<V>(&mut out[both..], denom);
+    let rest = extremum::<V, true>(&x[both..]);
+    if V::any(nan) || rest.is_nan() {
+        return V::F::NAN;
+    }
+    let a = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
+    let m = a.reduce_max();
+    if rest > m { rest } else { m }
+}
+
 /// `out_i *= 1/denom` (the reciprocal rounded to the element type).
 #[inline(always)]
 pub(crate) fn scale<V: Vector>(out: &mut [V::F], denom: f64) {

@@ -73,6 +73,10 @@ macro_rules! kernels {
                 simd::scale::<$V>(out, d)
             }
             #[target_feature(enable = $feat)]
+            fn max_scale_tf(x: &[$F], out: &mut [$F], d: f64) -> $F {
+                simd::max_scale::<$V>(x, out, d)
+            }
+            #[target_feature(enable = $feat)]
             unsafe fn exp_store_tf(
                 out: *mut $F,
                 x: *const $F,
@@ -125,6 +129,9 @@ macro_rules! kernels {
             fn scale(out: &mut [$F], d: f64) {
                 unsafe { scale_tf(out, d) }
             }
+            fn max_scale(x: &[$F], out: &mut [$F], d: f64) -> $F {
+                unsafe { max_scale_tf(x, out, d) }
+            }
             fn exp_store(out: &mut [$F], x: &[$F], m: $F, s: Scaling<$F>, d: f64) {
                 assert_eq!(out.len(), x.len());
                 // SAFETY: both slices hold `x.len()` elements (features: see above).
@@ -154,6 +161,7 @@ macro_rules! kernels {
                 exp_sum_store,
                 exp_sum_store_in_place,
                 scale,
+                max_scale,
                 exp_store,
                 exp_store_in_place,
                 log_store,
