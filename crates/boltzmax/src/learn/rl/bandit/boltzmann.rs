@@ -354,6 +354,8 @@ pub struct AnnealedBoltzmann {
     probs: Vec<f64>,
     /// The shift of the weights (see `fastmath::softmax_weights`).
     shift: f64,
+    /// `(step, 1 / T_step)` computed ahead (step 0: none).
+    next_beta: (u64, f64),
     t: u64,
 }
 
@@ -375,6 +377,7 @@ impl AnnealedBoltzmann {
             schedule,
             probs: vec![0.0; padded_len(n)],
             shift: 0.0,
+            next_beta: (0, 0.0),
             t: 0,
         })
     }
@@ -397,7 +400,11 @@ impl Policy for AnnealedBoltzmann {
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let beta = self.schedule.inverse_temperature(self.t + 1);
+        let t = self.t + 1;
+        let beta = match self.next_beta {
+            (step, beta) if step == t => beta,
+            _ => self.schedule.inverse_temperature(t),
+        };
         // Unnormalised weights exp((Q_i - m) / T) with m the maximum of an
         // earlier step (redone around the current one if it drifted): the
         // K exponentials and their sum in one vectorised pass over the
@@ -410,7 +417,15 @@ impl Policy for AnnealedBoltzmann {
             &mut self.shift,
             beta,
         );
-        sample_with_total(&self.probs[..k], total, uniform_open(rng))
+        let arm = sample_with_total(&self.probs[..k], total, uniform_open(rng));
+        // The next step's 1 / T (a logarithm and a division for the
+        // logarithmic schedule) computed now, while nothing waits for it,
+        // instead of at the head of the next selection; a closure is only
+        // called for the step it is asked about.
+        if !matches!(self.schedule, Schedule::Custom(_)) {
+            self.next_beta = (t + 1, self.schedule.inverse_temperature(t + 1));
+        }
+        arm
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -422,6 +437,7 @@ impl Policy for AnnealedBoltzmann {
         self.est.reset();
         // As when built: the shift decides the weights' last bits.
         self.shift = 0.0;
+        self.next_beta = (0, 0.0);
         self.t = 0;
     }
 }
