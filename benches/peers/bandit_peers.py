@@ -133,7 +133,13 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}, numpy {np.__version__}")
     print(time.strftime("date: %Y-%m-%d %H:%M UTC", time.gmtime()))
+    load0 = os.getloadavg()
     bz = boltzmax_times()
+    load1 = os.getloadavg()
+    # Other work on the machine slows the all-cores figures first: say how
+    # busy it was while boltzmax was timed.
+    print(f"load average (1, 5, 15 min) before boltzmax's timing {load0[0]:.2f} {load0[1]:.2f} "
+          f"{load0[2]:.2f}, after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
     by = {r["policy"]: r for r in bz["results"]}
     print(f"boltzmax threads: {bz['threads']}")
     print()
@@ -161,9 +167,11 @@ def main():
     print(f"  boltzmax all cores {bt['testbed_s']:.3f} s, one thread {bt['testbed_1thread_s']:.3f} s; "
           f"numpy vectorised over runs {t_np:.3f} s (mean reward of last 100 steps {tail:.3f}); "
           f"ratio numpy/boltzmax {t_np / bt['testbed_s']:.1f}x")
-    print("  every method, boltzmax all cores / one thread (s):")
+    print("  every method, boltzmax all cores / one thread (s), median and minimum of 5:")
+    print(f"    {'':<24}{'all med':>8}{'all min':>8}{'1 med':>8}{'1 min':>8}")
     for r in bz["results"]:
-        print(f"    {r['policy']:<24}{r['testbed_s']:>8.3f}{r['testbed_1thread_s']:>8.3f}")
+        print(f"    {r['policy']:<24}{r['testbed_s']:>8.3f}{r['testbed_min_s']:>8.3f}"
+              f"{r['testbed_1thread_s']:>8.3f}{r['testbed_1thread_min_s']:>8.3f}")
     print()
     tv = mabwiser_softmax_tv()
     print("mabwiser Softmax(tau=0.1) on a frozen state, 20000 predict() calls:")
