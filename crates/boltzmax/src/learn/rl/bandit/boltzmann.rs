@@ -354,8 +354,11 @@ pub struct AnnealedBoltzmann {
     probs: Vec<f64>,
     /// The shift of the weights (see `fastmath::softmax_weights`).
     shift: f64,
-    /// `(step, 1 / T_step)` computed ahead (step 0: none).
-    next_beta: (u64, f64),
+    /// `1 / T_t` at index `t`, kept for the built-in schedules as steps
+    /// are first reached (a logarithm and a division per step for the
+    /// logarithmic one; the batch simulator reuses a policy for many
+    /// runs). Bitwise what [`Schedule::inverse_temperature`] gives.
+    betas: Vec<f64>,
     t: u64,
 }
 
@@ -377,7 +380,7 @@ impl AnnealedBoltzmann {
             schedule,
             probs: vec![0.0; padded_len(n)],
             shift: 0.0,
-            next_beta: (0, 0.0),
+            betas: Vec::new(),
             t: 0,
         })
     }
@@ -392,6 +395,24 @@ impl AnnealedBoltzmann {
     pub fn step(&self) -> u64 {
         self.t
     }
+
+    /// `1 / T_t` for a step not in `betas`: extends the table (doubling,
+    /// up to 2^16 steps) for the built-in schedules; a closure is called
+    /// for each step it is asked about, as documented.
+    #[cold]
+    fn beta_slow(&mut self, t: u64) -> f64 {
+        const MAX_STEPS: usize = 1 << 16;
+        if matches!(self.schedule, Schedule::Custom(_)) || t as usize >= MAX_STEPS {
+            return self.schedule.inverse_temperature(t);
+        }
+        let len = (t as usize + 1).next_power_of_two().clamp(1024, MAX_STEPS);
+        let start = self.betas.len() as u64;
+        let schedule = &self.schedule;
+        // Index 0 (no step 0) holds a placeholder.
+        self.betas
+            .extend((start..len as u64).map(|s| schedule.inverse_temperature(s.max(1))));
+        self.betas[t as usize]
+    }
 }
 
 impl Policy for AnnealedBoltzmann {
@@ -401,9 +422,9 @@ impl Policy for AnnealedBoltzmann {
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
         let t = self.t + 1;
-        let beta = match self.next_beta {
-            (step, beta) if step == t => beta,
-            _ => self.schedule.inverse_temperature(t),
+        let beta = match self.betas.get(t as usize) {
+            Some(&beta) => beta,
+            None => self.beta_slow(t),
         };
         // Unnormalised weights exp((Q_i - m) / T) with m the maximum of an
         // earlier step (redone around the current one if it drifted): the
@@ -417,15 +438,7 @@ impl Policy for AnnealedBoltzmann {
             &mut self.shift,
             beta,
         );
-        let arm = sample_with_total(&self.probs[..k], total, uniform_open(rng));
-        // The next step's 1 / T (a logarithm and a division for the
-        // logarithmic schedule) computed now, while nothing waits for it,
-        // instead of at the head of the next selection; a closure is only
-        // called for the step it is asked about.
-        if !matches!(self.schedule, Schedule::Custom(_)) {
-            self.next_beta = (t + 1, self.schedule.inverse_temperature(t + 1));
-        }
-        arm
+        sample_with_total(&self.probs[..k], total, uniform_open(rng))
     }
 
     fn update(&mut self, arm: usize, reward: f64) {
@@ -437,7 +450,6 @@ impl Policy for AnnealedBoltzmann {
         self.est.reset();
         // As when built: the shift decides the weights' last bits.
         self.shift = 0.0;
-        self.next_beta = (0, 0.0);
         self.t = 0;
     }
 }
