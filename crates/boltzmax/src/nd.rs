@@ -535,9 +535,7 @@ fn elementwise_into<F: Real, D: Dimension>(
                     slice::softmax_rows_into_using(F::kernels(), os, xs, n, params)
                 }
                 Elementwise::LogSoftmax => {
-                    for (o, r) in os.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
-                        slice::log_softmax_into(o, r, params).expect("row lengths are equal");
-                    }
+                    slice::log_softmax_rows_into_using(F::kernels(), os, xs, n, params)
                 }
             }
         }

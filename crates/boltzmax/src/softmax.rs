@@ -404,6 +404,47 @@ pub(crate) fn softmax_rows_into_using<F: Real>(
     }
 }
 
+/// log-softmax of each `n`-element row of `x` into the same row of `out`
+/// (C-contiguous batches), bitwise as [`log_softmax_into_using`] row by
+/// row. In batches of at most [`PAIRED_MAX_BYTES`] with rows on the
+/// two-pass path, a row's last pass (`z_i - log1p(s)`) runs in the loop
+/// that finds the next row's maximum ([`Kernels::max_log_store`]), as
+/// [`softmax_rows_into_using`] does with its scaling.
+pub(crate) fn log_softmax_rows_into_using<F: Real>(
+    k: &Kernels<F>,
+    out: &mut [F],
+    x: &[F],
+    n: usize,
+    params: &Params<F>,
+) {
+    debug_assert!(n > 0 && out.len() == x.len() && x.len().is_multiple_of(n));
+    let scaling = params.scale.scaling();
+    let paired = !scaling.shifts_by_min()
+        && scaling != Scaling::Uniform
+        && n * std::mem::size_of::<F>() < FUSED_MIN_BYTES
+        && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES;
+    let mut pending: Option<(&mut [F], &[F], F, F)> = None;
+    for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        let known_max = match (paired, pending.take()) {
+            (true, Some((po, px, m, c))) => Some((k.max_log_store)(r, po, px, m, scaling, c)),
+            (_, Some((po, px, m, c))) => {
+                (k.log_store)(po, px, m, scaling, c);
+                None
+            }
+            (_, None) => None,
+        };
+        let plan = plan_with(&Dense { k, x: r }, n, scaling, false, known_max);
+        if let Some((m, Some(s))) =
+            write_special(o, None, plan, params.undefined_rows, Output::LogSoftmax)
+        {
+            pending = Some((o, r, m, F::from_f64(s.ln_1p())));
+        }
+    }
+    if let Some((po, px, m, c)) = pending {
+        (k.log_store)(po, px, m, scaling, c);
+    }
+}
+
 /// log-softmax of `x` into `out` with the kernels `k` (any table, for tests).
 pub fn log_softmax_into_using<F: Real>(
     k: &Kernels<F>,

@@ -321,6 +321,15 @@ fn check_tables<F: Real>(
                 );
                 prop_assert!(same(o1[i], o3[i]), "{name} log_store_in_place[{i}]");
             }
+            // max_log_store: bitwise log_store, and the max of the other row.
+            for next in [&raw, &reg] {
+                let mut o4 = vec![F::ZERO; n];
+                let mx = (k.max_log_store)(next, &mut o4, &reg, m, scaling, c);
+                prop_assert!(same(mx, (s.max)(next)), "{name} max_log_store max");
+                for i in 0..n {
+                    prop_assert!(same(o4[i], o1[i]), "{name} max_log_store[{i}]");
+                }
+            }
         }
         // Whole functions, edge cases included, on both rows.
         let p = params::<F>(sc);

@@ -375,6 +375,19 @@ fn log_store<V: Vector>(out: &mut [V::F], x: &[V::F], m: V::F, s: Scaling<V::F>,
     // SAFETY: both slices hold `x.len()` elements and do not overlap.
     unsafe { simd::log_store::<V>(out.as_mut_ptr(), x.as_ptr(), x.len(), m, s, c) }
 }
+fn max_log_store<V: Vector>(
+    next: &[V::F],
+    out: &mut [V::F],
+    x: &[V::F],
+    m: V::F,
+    s: Scaling<V::F>,
+    c: V::F,
+) -> V::F {
+    assert_eq!(out.len(), x.len());
+    // SAFETY: `out` and `x` hold `x.len()` elements; `next` is shared, so
+    // it does not overlap `out`.
+    unsafe { simd::max_log_store::<V>(next, out.as_mut_ptr(), x.as_ptr(), x.len(), m, s, c) }
+}
 fn log_store_in_place<V: Vector>(x: &mut [V::F], m: V::F, s: Scaling<V::F>, c: V::F) {
     let p = x.as_mut_ptr();
     // SAFETY: in place, `x.len()` elements.
@@ -398,6 +411,7 @@ const fn table<V: Vector>() -> Kernels<V::F> {
         exp_store: exp_store::<V>,
         exp_store_in_place: exp_store_in_place::<V>,
         log_store: log_store::<V>,
+        max_log_store: max_log_store::<V>,
         log_store_in_place: log_store_in_place::<V>,
     }
 }

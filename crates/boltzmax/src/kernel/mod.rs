@@ -90,6 +90,10 @@ pub const FUSED_MIN_BYTES: usize = 16 * 1024;
 /// [`Kernels::max_exp_sum`]).
 pub type MaxExpSum<F> = Option<(F, ExpSum)>;
 
+/// [`Kernels::max_log_store`]: `(next, out, x, m, scaling, c) -> max(next)`.
+pub type MaxLogStore<F> =
+    fn(next: &[F], out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F) -> F;
+
 /// One instruction set's kernels for element type `F`.
 ///
 /// All kernels take the shift `m` and the [`Scaling`]; `z_i` below means
@@ -128,6 +132,9 @@ pub struct Kernels<F: 'static> {
     pub exp_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>, denom: f64),
     /// `out_i = z_i - c`.
     pub log_store: fn(out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F),
+    /// The maximum of `next` (as `max`) and, in the same loop, `out_i =
+    /// z_i - c` for the row `x` (as `log_store`).
+    pub max_log_store: MaxLogStore<F>,
     /// `x_i = z_i - c`, in place.
     pub log_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>, c: F),
 }

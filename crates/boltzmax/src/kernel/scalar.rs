@@ -23,6 +23,7 @@ const fn table<F: Real>() -> Kernels<F> {
         exp_store: exp_store::<F>,
         exp_store_in_place: exp_store_in_place::<F>,
         log_store: log_store::<F>,
+        max_log_store: max_log_store::<F>,
         log_store_in_place: log_store_in_place::<F>,
     }
 }
@@ -130,6 +131,20 @@ pub fn scale<F: Real>(out: &mut [F], denom: f64) {
     for o in out.iter_mut() {
         *o = F::from_f64(o.to_f64() / denom);
     }
+}
+
+/// [`max`] of `next` and [`log_store`] of the row `x`: the scalar twin of
+/// the SIMD tables' fused loop.
+pub fn max_log_store<F: Real>(
+    next: &[F],
+    out: &mut [F],
+    x: &[F],
+    m: F,
+    scaling: Scaling<F>,
+    c: F,
+) -> F {
+    log_store(out, x, m, scaling, c);
+    max(next)
 }
 
 /// [`max`] of `x` and [`scale`] of `out`: the scalar twin of the SIMD

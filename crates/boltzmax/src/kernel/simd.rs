@@ -750,6 +750,78 @@ pub(crate) unsafe fn log_store<V: Vector>(
     })
 }
 
+/// The maximum of `next` (as [`extremum`], NaN included) while `out_i =
+/// z_i - c` for the row `x` (as [`log_store`], bit for bit), in one loop:
+/// the log-softmax counterpart of [`max_scale`].
+///
+/// # Safety
+/// `x` readable and `out` writable for `n` elements, equal if they
+/// overlap; `next` must not overlap `out`.
+#[inline(always)]
+pub(crate) unsafe fn max_log_store<V: Vector>(
+    next: &[V::F],
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    scaling: Scaling<V::F>,
+    c: V::F,
+) -> V::F {
+    let cv = V::splat(c);
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        max_map::<V, _>(next, out, x, n, m, s, Minus(cv))
+    })
+}
+
+#[inline(always)]
+unsafe fn max_map<V: Vector, S: Zs<V>>(
+    next: &[V::F],
+    out: *mut V::F,
+    x: *const V::F,
+    n: usize,
+    m: V::F,
+    s: S,
+    f: impl Op<V>,
+) -> V::F {
+    let w = V::LANES;
+    let mv = V::splat(m);
+    let both = next.len().min(n) / (4 * w) * (4 * w);
+    let mut acc = [V::splat(V::F::NEG_INFINITY); 4];
+    let mut nan = V::none();
+    let mut i = 0;
+    while i < both {
+        // SAFETY: `i + 4 * LANES <= both`: in bounds of `next`, `x` and
+        // `out` (caller).
+        unsafe {
+            let p = next.as_ptr().add(i);
+            let v = [
+                V::load(p),
+                V::load(p.add(w)),
+                V::load(p.add(2 * w)),
+                V::load(p.add(3 * w)),
+            ];
+            for (a, v) in acc.iter_mut().zip(v) {
+                *a = a.max(v);
+            }
+            nan = V::or(nan, V::or(V::nan2(v[0], v[1]), V::nan2(v[2], v[3])));
+            for j in 0..4 {
+                let k = i + j * w;
+                f.apply(s.z(V::load(x.add(k)), mv)).store(out.add(k));
+            }
+        }
+        i += 4 * w;
+    }
+    // SAFETY: elements `both..n` are in bounds (caller).
+    unsafe { map::<V, S>(out.add(both), x.add(both), n - both, m, s, f) };
+    let rest = extremum::<V, true>(&next[both..]);
+    if V::any(nan) || rest.is_nan() {
+        return V::F::NAN;
+    }
+    let a = acc[0].max(acc[1]).max(acc[2].max(acc[3])).reduce_max();
+    if rest > a { rest } else { a }
+}
+
 /// `log2 e`, and `ln 2` split as `LN2_HI + LN2_LO`.
 pub(super) mod consts {
     pub const LOG2E_F32: f32 = std::f32::consts::LOG2_E;

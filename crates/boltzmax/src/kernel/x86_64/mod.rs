@@ -103,6 +103,20 @@ macro_rules! kernels {
                 unsafe { simd::log_store::<$V>(out, x, n, m, s, c) }
             }
 
+            #[target_feature(enable = $feat)]
+            unsafe fn max_log_store_tf(
+                next: &[$F],
+                out: *mut $F,
+                x: *const $F,
+                n: usize,
+                m: $F,
+                s: Scaling<$F>,
+                c: $F,
+            ) -> $F {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::max_log_store::<$V>(next, out, x, n, m, s, c) }
+            }
+
             // SAFETY (every function below): this table is reachable only
             // through `tables_f32`/`tables_f64`, which return it only after
             // detecting `$feat` on the running CPU.
@@ -149,6 +163,19 @@ macro_rules! kernels {
                 // SAFETY: both slices hold `x.len()` elements (features: see above).
                 unsafe { log_store_tf(out.as_mut_ptr(), x.as_ptr(), x.len(), m, s, c) }
             }
+            fn max_log_store(
+                next: &[$F],
+                out: &mut [$F],
+                x: &[$F],
+                m: $F,
+                s: Scaling<$F>,
+                c: $F,
+            ) -> $F {
+                assert_eq!(out.len(), x.len());
+                // SAFETY: `out` and `x` hold `x.len()` elements; `next` is a
+                // shared slice, so it cannot overlap `out` (features: see above).
+                unsafe { max_log_store_tf(next, out.as_mut_ptr(), x.as_ptr(), x.len(), m, s, c) }
+            }
             fn log_store_in_place(x: &mut [$F], m: $F, s: Scaling<$F>, c: $F) {
                 let p = x.as_mut_ptr();
                 // SAFETY: in place, `x.len()` elements (features: see above).
@@ -167,6 +194,7 @@ macro_rules! kernels {
                 exp_store,
                 exp_store_in_place,
                 log_store,
+                max_log_store,
                 log_store_in_place,
             }
         };
