@@ -360,21 +360,28 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
     // SAFETY (the loads and stores below): in bounds by the loop
     // conditions and the caller's guarantees (`out` is dereferenced only
     // with `STORE`; `wrapping_add` keeps a null `out` well defined).
-    if *ties == 0 {
-        while i + w <= n {
-            let z = s.z(unsafe { V::load(x.add(i)) }, mv);
-            let e = z.exp();
-            if STORE {
-                unsafe { e.store(out.wrapping_add(i)) };
+    // Two registers a step, one per accumulator, as in the loop below:
+    // each lane of a block then adds the same number of terms whatever
+    // the maximum's position (`BLOCK / (2 * LANES)`, the bound the tests
+    // state).
+    while *ties == 0 && i + 2 * w <= n {
+        let (z0, z1) = unsafe { (s.z(V::load(x.add(i)), mv), s.z(V::load(x.add(i + w)), mv)) };
+        let (e0, e1) = (z0.exp(), z1.exp());
+        if STORE {
+            unsafe {
+                e0.store(out.wrapping_add(i));
+                e1.store(out.wrapping_add(i + w));
             }
-            i += w;
-            let zero = z.is_zero();
-            if V::any(zero) {
-                a0 = a0.add_unless(zero, e);
-                *ties = V::count(zero);
-                break;
-            }
-            a0 = a0.add(e);
+        }
+        i += 2 * w;
+        let (k0, k1) = (z0.is_zero(), z1.is_zero());
+        if V::any(V::or(k0, k1)) {
+            a0 = a0.add_unless(k0, e0);
+            a1 = a1.add_unless(k1, e1);
+            *ties = V::count(k0) + V::count(k1);
+        } else {
+            a0 = a0.add(e0);
+            a1 = a1.add(e1);
         }
     }
     while i + 2 * w <= n {
@@ -391,11 +398,16 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
         i += 2 * w;
     }
     if i + w <= n {
-        unsafe {
-            let e = s.z(V::load(x.add(i)), mv).exp();
-            if STORE {
-                e.store(out.wrapping_add(i));
-            }
+        let z = s.z(unsafe { V::load(x.add(i)) }, mv);
+        let e = z.exp();
+        if STORE {
+            unsafe { e.store(out.wrapping_add(i)) };
+        }
+        if *ties == 0 {
+            let zero = z.is_zero();
+            a0 = a0.add_unless(zero, e);
+            *ties = V::count(zero);
+        } else {
             a0 = a0.add(e);
         }
         i += w;
