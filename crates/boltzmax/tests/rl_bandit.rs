@@ -2,8 +2,8 @@
 //! independence, and the published reproductions (docs/rl.md).
 
 use boltzmax::learn::rl::bandit::{
-    BernoulliBandit, Boltzmann, BoltzmannGumbel, Curves, Environment, Exp3, GaussianBandit, Policy,
-    PolicySpec, Simulation,
+    AnnealedBoltzmann, BernoulliBandit, Boltzmann, BoltzmannGumbel, Curves, Environment, Exp3,
+    GaussianBandit, GradientBandit, Policy, PolicySpec, Schedule, Simulation,
 };
 use boltzmax::learn::rl::stream_rng;
 use boltzmax::{Params, softmax_with};
@@ -115,6 +115,81 @@ fn bge_with_equal_counts_is_boltzmann_at_c_over_sqrt_n() {
     let chi2 = chi_square(&counts, &expected);
     assert!(
         chi2 < CHI2_999[2],
+        "chi2 {chi2}, counts {counts:?}, p {expected:?}"
+    );
+}
+
+#[test]
+fn annealed_boltzmann_selection_frequencies_match_softmax_q_over_t_t() {
+    // Selection does not advance the step, so a learner frozen after some
+    // updates draws from softmax(Q / T_{t+1}) with the schedule's own T.
+    // Rewards 10 and 12 move the maximum far from the weights' shift, so
+    // the pass around the new maximum is exercised too.
+    let mut rng = stream_rng(15, 0);
+    for schedule in [
+        Schedule::Logarithmic { t0: 1.0 },
+        Schedule::Exponential {
+            t0: 2.0,
+            decay: 0.9,
+            min: 0.05,
+        },
+    ] {
+        let mut p = AnnealedBoltzmann::new(5, schedule.clone()).unwrap();
+        for (arm, r) in [
+            (0, 0.3),
+            (1, -0.2),
+            (2, 10.0),
+            (3, 0.25),
+            (4, 0.0),
+            (0, 0.1),
+            (2, -9.0),
+            (1, 12.0),
+            (1, -11.2),
+        ] {
+            p.select(&mut rng);
+            p.update(arm, r);
+        }
+        let t = schedule.temperature(p.step() + 1);
+        let expected = softmax_with(p.estimates(), &Params::temperature(t).unwrap());
+        let mut counts = [0u64; 5];
+        for _ in 0..200_000 {
+            counts[p.select(&mut rng)] += 1;
+        }
+        let chi2 = chi_square(&counts, &expected);
+        assert!(
+            chi2 < CHI2_999[3],
+            "{schedule:?}: chi2 {chi2}, counts {counts:?}, p {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn gradient_bandit_selection_frequencies_match_softmax_h() {
+    let mut rng = stream_rng(16, 0);
+    let mut p = GradientBandit::new(5, 0.4, true).unwrap();
+    for (arm, r) in [
+        (0, 1.0),
+        (1, 3.0),
+        (2, -1.0),
+        (1, 2.5),
+        (3, 0.5),
+        (4, 4.0),
+        (1, 3.5),
+        (2, -2.0),
+    ] {
+        p.update(arm, r);
+    }
+    let expected = softmax_with(p.preferences(), &Params::default());
+    for (a, b) in p.probabilities().iter().zip(&expected) {
+        assert!((a - b).abs() < 1e-14, "{a} vs {b}");
+    }
+    let mut counts = [0u64; 5];
+    for _ in 0..200_000 {
+        counts[p.select(&mut rng)] += 1;
+    }
+    let chi2 = chi_square(&counts, &expected);
+    assert!(
+        chi2 < CHI2_999[3],
         "chi2 {chi2}, counts {counts:?}, p {expected:?}"
     );
 }
