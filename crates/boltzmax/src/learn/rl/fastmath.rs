@@ -5,9 +5,11 @@
 //!
 //! Calling libm once per arm costs 5-20 ns a call and cannot be
 //! vectorised; these are musl's (fdlibm's) `log` and `exp` algorithms,
-//! accurate to within 1 ulp, written without branches on the restricted
-//! domains the policies need, so that a fixed-size block of 8 lanes
-//! compiles to straight-line vector code. The blocks are instantiated
+//! accurate to within 1 ulp, and [`exp_weight`], a division-free
+//! exponential within 3 ulp for the per-step softmax weights (latency
+//! matters there more than the last ulp), written without branches on
+//! the restricted domains the policies need, so that a fixed-size block
+//! of 8 lanes compiles to straight-line vector code. The blocks are instantiated
 //! under AVX2 and AVX-512 when the CPU has them. No fused multiply-add is
 //! used anywhere (Rust never contracts `a * b + c`), so every path gives
 //! bitwise the same answer as the portable one: results for a seed do not
