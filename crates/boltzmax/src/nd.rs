@@ -22,10 +22,16 @@
 //! f32 softmax along axis 0 of (4096, 1024), (1024, 4096), (64, 65536)
 //! and (65536, 64) arrays took 3.7-4.9 ns per element, against 0.5-0.9
 //! along the contiguous axis of the same arrays. The copies, not the
-//! arithmetic, dominate: a block of lanes visits every row of the panel,
-//! and with rows a page or more apart each visit costs a TLB miss. Blocks
-//! of 4 to 64 lanes, and raw-pointer copies instead of ndarray indexing,
-//! measured the same within the noise. A chunked (online) pass over the
+//! arithmetic, dominate. Part of it was the scratch layout: the lanes'
+//! copies sat exactly a column length apart, a power of two in most
+//! shapes, so they mapped to the same cache sets and evicted each other;
+//! they are now a cache line further apart, which let blocks grow to 64
+//! lanes for columns of up to 1024 (minimum of 7, load 3, one thread,
+//! axis 0: (1024, 1000) 4.3-4.6 -> 1.6-1.7 ns/elem, (1024, 4096) 4.7-4.9
+//! -> 2.6-2.7). Columns of 4096 or more keep blocks of 8 lanes, the
+//! fastest measured for them (4.4-4.7 ns/elem for (4096, 4096)): there a
+//! block visits more rows, each a page or more apart, than the TLB
+//! holds. A chunked (online) pass over the
 //! rows would touch fewer pages but would sum each lane in another order,
 //! so results would depend on the layout in the last bits; this path keeps
 //! them bitwise equal to the slice functions. Where speed matters, put the
@@ -279,33 +285,45 @@ impl<'a, F: Real> Panel<'a, F> {
             return;
         }
         // Blocks of neighbouring lanes: at least a cache line's worth of
-        // them (8), at most 64, about 16k elements of scratch.
-        let block = (16384 / n.max(1)).clamp(8, 64).min(c.max(1));
-        let mut xs = vec![F::ZERO; block * n];
-        let mut ms = self.mask.as_ref().map(|_| vec![false; block * n]);
-        let mut bs = self.b.as_ref().map(|_| vec![F::ZERO; block * n]);
-        let mut os = vec![F::ZERO; block * n_out.max(1)];
+        // them (8), at most 64, with the input and output copies within
+        // L2 (64k elements each: 64 lanes for columns of up to 1024).
+        let block = if n >= 4096 {
+            8
+        } else {
+            (BLOCK_ELEMS / n.max(1)).clamp(8, 64)
+        }
+        .min(c.max(1));
+        // Each lane's copy starts PAD elements after the previous one's
+        // end: with a stride of exactly `n` (a power of two, often) the
+        // lanes' copies map to the same cache sets and the transposing
+        // copies evict each other.
+        let sx = n + PAD;
+        let so = n_out.max(1) + PAD;
+        let mut xs = vec![F::ZERO; block * sx];
+        let mut ms = self.mask.as_ref().map(|_| vec![false; block * sx]);
+        let mut bs = self.b.as_ref().map(|_| vec![F::ZERO; block * sx]);
+        let mut os = vec![F::ZERO; block * so];
         let mut o2s = self.out2.as_ref().map(|_| vec![F::ZERO; block]);
         let mut c0 = 0;
         while c0 < c {
             let w = block.min(c - c0);
-            gather(&self.x, c0, w, n, &mut xs);
+            gather(&self.x, c0, w, sx, &mut xs);
             if let (Some(m), Some(s)) = (&self.mask, &mut ms) {
-                gather(m, c0, w, n, s);
+                gather(m, c0, w, sx, s);
             }
             if let (Some(m), Some(s)) = (&self.b, &mut bs) {
-                gather(m, c0, w, n, s);
+                gather(m, c0, w, sx, s);
             }
             for k in 0..w {
                 lane(
-                    &mut os[k * n_out..(k + 1) * n_out],
+                    &mut os[k * so..k * so + n_out],
                     o2s.as_mut().map(|s| &mut s[k..k + 1]),
-                    &xs[k * n..(k + 1) * n],
-                    ms.as_ref().map(|s| &s[k * n..(k + 1) * n]),
-                    bs.as_ref().map(|s| &s[k * n..(k + 1) * n]),
+                    &xs[k * sx..k * sx + n],
+                    ms.as_ref().map(|s| &s[k * sx..k * sx + n]),
+                    bs.as_ref().map(|s| &s[k * sx..k * sx + n]),
                 );
             }
-            scatter(&mut self.out, c0, w, n_out, &os);
+            scatter(&mut self.out, c0, w, so, &os);
             if let (Some(m), Some(s)) = (&mut self.out2, &o2s) {
                 scatter(m, c0, w, 1, s);
             }
@@ -327,7 +345,14 @@ fn split_opt<'a, T>(
     }
 }
 
-/// `buf[k * n + i] = v[i, c0 + k]` for `k < w`: reads rows in order.
+/// Scratch elements per block of lanes in the strided path.
+const BLOCK_ELEMS: usize = 65536;
+/// Padding between the lanes' copies in the strided path's scratch (a
+/// cache line of f32).
+const PAD: usize = 16;
+
+/// `buf[k * n + i] = v[i, c0 + k]` for `k < w` (`n`: the copies' stride):
+/// reads rows in order.
 fn gather<T: Copy>(v: &ArrayView2<T>, c0: usize, w: usize, n: usize, buf: &mut [T]) {
     let block = v.slice(s![.., c0..c0 + w]);
     for (i, row) in block.rows().into_iter().enumerate() {
@@ -337,7 +362,8 @@ fn gather<T: Copy>(v: &ArrayView2<T>, c0: usize, w: usize, n: usize, buf: &mut [
     }
 }
 
-/// `v[i, c0 + k] = buf[k * n + i]` for `k < w`: writes rows in order.
+/// `v[i, c0 + k] = buf[k * n + i]` for `k < w` (`n`: the copies' stride):
+/// writes rows in order.
 fn scatter<T: Copy>(v: &mut ArrayViewMut2<T>, c0: usize, w: usize, n: usize, buf: &[T]) {
     let mut block = v.slice_mut(s![.., c0..c0 + w]);
     for (i, mut row) in block.rows_mut().into_iter().enumerate() {
