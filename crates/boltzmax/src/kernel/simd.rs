@@ -499,46 +499,26 @@ pub(crate) unsafe fn exp_sum_store<V: Vector>(
 }
 
 /// The maximum of `x` (as [`extremum`], NaN included) while `out_i *=
-/// 1/denom` (as [`scale`]), in one loop: a batch's scaling of one row
-/// overlapped with the max pass of the next, which for rows streamed
-/// from memory waits on loads while the scaling works from cache.
+/// 1/denom` (as [`scale`], bit for bit), in one loop: a batch's scaling
+/// of one row overlapped with the max pass of the next.
 #[inline(always)]
 pub(crate) fn max_scale<V: Vector>(x: &[V::F], out: &mut [V::F], denom: f64) -> V::F {
-    let w = V::LANES;
     let r = V::splat(recip::<V::F>(denom));
-    let both = x.len().min(out.len()) / (4 * w) * (4 * w);
-    let mut acc = [V::splat(V::F::NEG_INFINITY); 4];
-    let mut nan = V::none();
-    let mut i = 0;
-    while i < both {
-        // SAFETY: `i + 4 * LANES <= both`, in bounds of `x` and `out`.
-        unsafe {
-            let p = x.as_ptr().add(i);
-            let v = [
-                V::load(p),
-                V::load(p.add(w)),
-                V::load(p.add(2 * w)),
-                V::load(p.add(3 * w)),
-            ];
-            for (a, v) in acc.iter_mut().zip(v) {
-                *a = a.max(v);
-            }
-            nan = V::or(nan, V::or(V::nan2(v[0], v[1]), V::nan2(v[2], v[3])));
-            let q = out.as_mut_ptr().add(i);
-            for j in 0..4 {
-                V::load(q.add(j * w)).mul(r).store(q.add(j * w));
-            }
-        }
-        i += 4 * w;
+    let p = out.as_mut_ptr();
+    // SAFETY: `out` is read and written in place, for its length; `x` is
+    // a shared slice, so it does not overlap `out`.
+    unsafe { max_map::<V, Raw>(x, p, p, out.len(), V::F::ZERO, Raw, Times(r)) }
+}
+
+/// `z = x` (no shift): [`max_scale`]'s in-place pass through [`max_map`].
+#[derive(Clone, Copy)]
+pub(crate) struct Raw;
+
+impl<V: Vector> Zs<V> for Raw {
+    #[inline(always)]
+    fn z(self, x: V, _m: V) -> V {
+        x
     }
-    scale::<V>(&mut out[both..], denom);
-    let rest = extremum::<V, true>(&x[both..]);
-    if V::any(nan) || rest.is_nan() {
-        return V::F::NAN;
-    }
-    let a = acc[0].max(acc[1]).max(acc[2].max(acc[3]));
-    let m = a.reduce_max();
-    if rest > m { rest } else { m }
 }
 
 /// `out_i *= 1/denom` (the reciprocal rounded to the element type).
@@ -665,6 +645,17 @@ impl<V: Vector> Op<V> for ExpTimes<V> {
     #[inline(always)]
     fn apply(self, z: V) -> V {
         z.exp().mul(self.0)
+    }
+}
+
+/// `z * r`.
+#[derive(Clone, Copy)]
+pub(crate) struct Times<V>(V);
+
+impl<V: Vector> Op<V> for Times<V> {
+    #[inline(always)]
+    fn apply(self, z: V) -> V {
+        z.mul(self.0)
     }
 }
 
