@@ -26,7 +26,7 @@
 //! `log_softmax_i = z_i - log1p(s)`.
 
 use crate::error::{Error, Result};
-use crate::kernel::{ExpSum, FUSED_MIN_BYTES, Kernels};
+use crate::kernel::{BLOCK, ExpSum, FUSED_MIN_BYTES, Kernels};
 use crate::params::{Params, Scaling, UndefinedRows};
 use crate::real::Real;
 
@@ -327,6 +327,30 @@ fn write_special<F: Real>(
     None
 }
 
+/// Rows of more than one block ([`BLOCK`] entries) and at most
+/// [`STORE_THEN_SCALE_MAX_BYTES`] take softmax in one pass over the input
+/// ([`Kernels::max_exp_sum_store`], then [`Kernels::scale_blocks`]).
+fn one_pass_row<F: Real>(len: usize, scaling: Scaling<F>) -> bool {
+    len > BLOCK
+        && len * std::mem::size_of::<F>() <= STORE_THEN_SCALE_MAX_BYTES
+        && !scaling.shifts_by_min()
+        && scaling != Scaling::Uniform
+}
+
+/// softmax of a regular row in one pass over `x`; `false` (with `out`
+/// partly written) if the row is not regular, for the caller's plan to
+/// write every entry.
+fn softmax_one_pass<F: Real>(k: &Kernels<F>, out: &mut [F], x: &[F], scaling: Scaling<F>) -> bool {
+    let mut shifts = [F::ZERO; STORE_THEN_SCALE_MAX_BYTES / (BLOCK * 4)];
+    match (k.max_exp_sum_store)(out, x, scaling, &mut shifts) {
+        Some((m, e)) => {
+            (k.scale_blocks)(out, &shifts, m, scaling, 1.0 + e.rest());
+            true
+        }
+        None => false,
+    }
+}
+
 /// softmax of `x` into `out` with the kernels `k` (any table, for tests).
 pub fn softmax_into_using<F: Real>(
     k: &Kernels<F>,
@@ -336,6 +360,9 @@ pub fn softmax_into_using<F: Real>(
 ) -> Result<()> {
     check_len("out", out.len(), x.len())?;
     let scaling = params.scale.scaling();
+    if one_pass_row(x.len(), scaling) && softmax_one_pass(k, out, x, scaling) {
+        return Ok(());
+    }
     let plan = plan(&Dense { k, x }, x.len(), scaling, true);
     match write_special(out, None, plan, params.undefined_rows, Output::Softmax) {
         Some((m, Some(s))) => (k.exp_store)(out, x, m, scaling, 1.0 + s),
@@ -380,7 +407,11 @@ pub(crate) fn softmax_rows_into_using<F: Real>(
     let paired = !scaling.shifts_by_min()
         && scaling != Scaling::Uniform
         && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES;
+    let one_pass = !paired && one_pass_row(n, scaling);
     for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        if one_pass && softmax_one_pass(k, o, r, scaling) {
+            continue;
+        }
         let known_max = match (paired, pending.take()) {
             (true, Some((p, d))) => Some((k.max_scale)(r, p, d)),
             (_, Some((p, d))) => {

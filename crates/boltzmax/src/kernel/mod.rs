@@ -90,6 +90,17 @@ pub const FUSED_MIN_BYTES: usize = 16 * 1024;
 /// [`Kernels::max_exp_sum`]).
 pub type MaxExpSum<F> = Option<(F, ExpSum)>;
 
+/// [`Kernels::max_exp_sum_store`]: `(out, x, scaling, shifts)`.
+pub type MaxExpSumStore<F> =
+    fn(out: &mut [F], x: &[F], scaling: Scaling<F>, shifts: &mut [F]) -> MaxExpSum<F>;
+
+/// [`Kernels::scale_blocks`]: `(out, shifts, m, scaling, denom)`.
+pub type ScaleBlocks<F> = fn(out: &mut [F], shifts: &[F], m: F, scaling: Scaling<F>, denom: f64);
+
+/// Entries per block of the one-pass kernels ([`Kernels::max_exp_sum`],
+/// [`Kernels::max_exp_sum_store`]).
+pub const BLOCK: usize = 1024;
+
 /// [`Kernels::max_log_store`]: `(next, out, x, m, scaling, c) -> max(next)`.
 pub type MaxLogStore<F> =
     fn(next: &[F], out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F) -> F;
@@ -114,6 +125,15 @@ pub struct Kernels<F: 'static> {
     /// -inf, a NaN or a +inf give `None`). Not for a negative beta (whose
     /// shift is the minimum) nor `beta = 0`.
     pub max_exp_sum: fn(x: &[F], scaling: Scaling<F>) -> MaxExpSum<F>,
+    /// `max_exp_sum` that also stores each block's exps (of
+    /// [`BLOCK`] entries) to `out`, relative to the running maximum at
+    /// that block, recorded in `shifts` (at least one entry per block);
+    /// with [`Kernels::scale_blocks`] after it, softmax in one pass over
+    /// the input.
+    pub max_exp_sum_store: MaxExpSumStore<F>,
+    /// `out` block `j` times `exp(scale(shifts[j] - m)) / denom` (exactly
+    /// `scale`'s factor where `shifts[j] == m`).
+    pub scale_blocks: ScaleBlocks<F>,
     /// `out_i = exp(z_i)` and the row's [`ExpSum`] (as `exp_sum`), in one
     /// pass: with [`Kernels::scale`] after it, softmax takes one exp per
     /// entry.

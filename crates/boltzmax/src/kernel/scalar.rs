@@ -20,6 +20,8 @@ const fn table<F: Real>() -> Kernels<F> {
         exp_sum_store_in_place: exp_sum_store_in_place::<F>,
         scale: scale::<F>,
         max_scale: max_scale::<F>,
+        max_exp_sum_store: max_exp_sum_store::<F>,
+        scale_blocks: scale_blocks::<F>,
         exp_store: exp_store::<F>,
         exp_store_in_place: exp_store_in_place::<F>,
         log_store: log_store::<F>,
@@ -145,6 +147,37 @@ pub fn max_log_store<F: Real>(
 ) -> F {
     log_store(out, x, m, scaling, c);
     max(next)
+}
+
+/// The scalar twin of the SIMD tables' one-pass store: here [`max`],
+/// [`exp_sum_store`] relative to it, and every block's shift the maximum
+/// (so [`scale_blocks`] is [`scale`]).
+pub fn max_exp_sum_store<F: Real>(
+    out: &mut [F],
+    x: &[F],
+    scaling: Scaling<F>,
+    shifts: &mut [F],
+) -> Option<(F, ExpSum)> {
+    let m = max(x);
+    if !m.is_finite() {
+        return None;
+    }
+    shifts[..x.len().div_ceil(super::BLOCK)].fill(m);
+    Some((m, exp_sum_store(out, x, m, scaling)))
+}
+
+/// Block `j` of `out` divided by `denom / exp(scale(shifts[j] - m))`.
+pub fn scale_blocks<F: Real>(out: &mut [F], shifts: &[F], m: F, scaling: Scaling<F>, denom: f64) {
+    for (b, &sh) in out.chunks_mut(super::BLOCK).zip(shifts) {
+        let f = if sh == m {
+            1.0
+        } else {
+            scaling.apply(sh, m).to_f64().exp()
+        };
+        for o in b.iter_mut() {
+            *o = F::from_f64(o.to_f64() * f / denom);
+        }
+    }
 }
 
 /// [`max`] of `x` and [`scale`] of `out`: the scalar twin of the SIMD

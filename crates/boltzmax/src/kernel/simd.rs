@@ -323,7 +323,7 @@ pub(crate) fn extremum<V: Vector, const MAX: bool>(x: &[V::F]) -> V::F {
 /// added to the f64 total: short enough that an f32 row's sum does not
 /// degrade with its length (each lane adds at most
 /// `BLOCK / (2 * LANES)` terms in f32).
-pub(crate) const BLOCK: usize = 1024;
+pub(crate) const BLOCK: usize = super::BLOCK;
 
 /// One block's lane sums (of `n <= BLOCK` elements at `x`), added to
 /// `total` in f64; with `STORE`, `exp(z_i)` written to `out` (which may
@@ -567,24 +567,39 @@ pub(crate) fn rescale<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
     s.apply(old.to_f64(), new.to_f64()).exp()
 }
 
+/// The one pass of [`max_exp_sum`]; with `STORE` it also writes each
+/// block's exps (relative to the running maximum at that block, recorded
+/// in `shifts[block]`) to `out`, which may equal `x`.
+///
+/// # Safety
+/// With `STORE`, `out` writable for `x.len()` elements (equal to `x` if
+/// they overlap) and `shifts` at least `x.len().div_ceil(BLOCK)` long.
 #[inline(always)]
-fn max_exp_sum_with<V: Vector, S: Zs<V>>(
+unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: bool>(
+    out: *mut V::F,
     x: &[V::F],
     scaling: Scaling<V::F>,
     s: S,
+    shifts: &mut [V::F],
 ) -> Option<(V::F, ExpSum)> {
     let mut m = V::F::NEG_INFINITY;
     let mut total = 0.0f64;
     let mut ties = 0usize;
-    for b in x.chunks(BLOCK) {
+    for (j, b) in x.chunks(BLOCK).enumerate() {
         // The block is re-read from L1 by the sum below: one pass over
         // memory in all.
         let bm = extremum::<V, true>(b);
         if bm.is_nan() || bm == V::F::INFINITY {
             return None;
         }
+        let o = out.wrapping_add(j * BLOCK);
         if bm == V::F::NEG_INFINITY {
-            // Every entry is -inf: nothing to add.
+            // Every entry is -inf: nothing to add, exps of 0.
+            if STORE {
+                // SAFETY: the block lies within `out` (caller).
+                unsafe { std::slice::from_raw_parts_mut(o, b.len()) }.fill(V::F::ZERO);
+                shifts[j] = V::F::NEG_INFINITY;
+            }
             continue;
         }
         if bm > m {
@@ -595,17 +610,13 @@ fn max_exp_sum_with<V: Vector, S: Zs<V>>(
             }
             m = bm;
         }
-        // SAFETY: `b` is readable; nothing is stored.
+        if STORE {
+            shifts[j] = m;
+        }
+        // SAFETY: `b` is readable; with `STORE` its block of `out` is
+        // writable (caller).
         unsafe {
-            exp_sum_block::<V, S, false>(
-                std::ptr::null_mut(),
-                b.as_ptr(),
-                b.len(),
-                m,
-                s,
-                &mut total,
-                &mut ties,
-            )
+            exp_sum_block::<V, S, STORE>(o, b.as_ptr(), b.len(), m, s, &mut total, &mut ties)
         };
     }
     if m == V::F::NEG_INFINITY {
@@ -623,7 +634,59 @@ fn max_exp_sum_with<V: Vector, S: Zs<V>>(
 /// or a +inf. `scaling` must not shift by the minimum.
 #[inline(always)]
 pub(crate) fn max_exp_sum<V: Vector>(x: &[V::F], scaling: Scaling<V::F>) -> Option<(V::F, ExpSum)> {
-    with_zs!(V, scaling, |s| max_exp_sum_with::<V, _>(x, scaling, s))
+    // SAFETY: nothing is stored.
+    with_zs!(V, scaling, |s| unsafe {
+        max_exp_sum_with::<V, _, false>(std::ptr::null_mut(), x, scaling, s, &mut [])
+    })
+}
+
+/// [`max_exp_sum`] that also stores each block's exps to `out`, relative
+/// to the running maximum at that block, recorded in `shifts` (one entry
+/// per block of [`BLOCK`]); [`scale_blocks`] then finishes the softmax.
+/// One pass over `x`: for rows that stream from memory the separate max
+/// pass is what keeps the exps from overlapping the loads.
+///
+/// # Safety
+/// `out` writable for `x.len()` elements, equal to `x` if they overlap;
+/// `shifts` at least `x.len().div_ceil(BLOCK)` long.
+#[inline(always)]
+pub(crate) unsafe fn max_exp_sum_store<V: Vector>(
+    out: *mut V::F,
+    x: &[V::F],
+    scaling: Scaling<V::F>,
+    shifts: &mut [V::F],
+) -> Option<(V::F, ExpSum)> {
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        max_exp_sum_with::<V, _, true>(out, x, scaling, s, shifts)
+    })
+}
+
+/// Finishes [`max_exp_sum_store`]: block `j` is multiplied by
+/// `exp(scale(shifts[j] - m)) / denom` rounded to `F`, which is exactly
+/// [`scale`]'s `1/denom` for the blocks stored relative to `m` itself.
+#[inline(always)]
+pub(crate) fn scale_blocks<V: Vector>(
+    out: &mut [V::F],
+    shifts: &[V::F],
+    m: V::F,
+    scaling: Scaling<V::F>,
+    denom: f64,
+) {
+    for (b, &sh) in out.chunks_mut(BLOCK).zip(shifts) {
+        if sh == m {
+            scale::<V>(b, denom);
+        } else {
+            // `1 / (denom / f)` rounds to the factor `f / denom` within an
+            // ulp of f64; 0 for an all -inf block (f = 0: its exps are 0).
+            let f = rescale(scaling, sh, m);
+            if f == 0.0 {
+                b.fill(V::F::ZERO);
+            } else {
+                scale::<V>(b, denom / f);
+            }
+        }
+    }
 }
 
 /// The rounded reciprocal `1 / denom` the stores multiply by.

@@ -71,6 +71,20 @@ macro_rules! kernels {
                 unsafe { simd::exp_sum_store::<$V>(out, x, n, m, s) }
             }
             #[target_feature(enable = $feat)]
+            unsafe fn max_exp_sum_store_tf(
+                out: *mut $F,
+                x: &[$F],
+                s: Scaling<$F>,
+                shifts: &mut [$F],
+            ) -> Option<($F, ExpSum)> {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::max_exp_sum_store::<$V>(out, x, s, shifts) }
+            }
+            #[target_feature(enable = $feat)]
+            fn scale_blocks_tf(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, d: f64) {
+                simd::scale_blocks::<$V>(out, shifts, m, s, d)
+            }
+            #[target_feature(enable = $feat)]
             fn scale_tf(out: &mut [$F], d: f64) {
                 simd::scale::<$V>(out, d)
             }
@@ -145,6 +159,21 @@ macro_rules! kernels {
             fn scale(out: &mut [$F], d: f64) {
                 unsafe { scale_tf(out, d) }
             }
+            fn max_exp_sum_store(
+                out: &mut [$F],
+                x: &[$F],
+                s: Scaling<$F>,
+                shifts: &mut [$F],
+            ) -> Option<($F, ExpSum)> {
+                assert_eq!(out.len(), x.len());
+                assert!(shifts.len() >= x.len().div_ceil($crate::kernel::BLOCK));
+                // SAFETY: `out` holds `x.len()` elements and, as a `&mut`,
+                // does not overlap `x` (features: see above).
+                unsafe { max_exp_sum_store_tf(out.as_mut_ptr(), x, s, shifts) }
+            }
+            fn scale_blocks(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, d: f64) {
+                unsafe { scale_blocks_tf(out, shifts, m, s, d) }
+            }
             fn max_scale(x: &[$F], out: &mut [$F], d: f64) -> $F {
                 unsafe { max_scale_tf(x, out, d) }
             }
@@ -191,6 +220,8 @@ macro_rules! kernels {
                 exp_sum_store_in_place,
                 scale,
                 max_scale,
+                max_exp_sum_store,
+                scale_blocks,
                 exp_store,
                 exp_store_in_place,
                 log_store,
