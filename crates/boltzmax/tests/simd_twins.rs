@@ -609,3 +609,38 @@ fn in_place_matches_out_of_place() {
     check::<f32>();
     check::<f64>();
 }
+
+/// The one-pass softmax scales an earlier block by `exp(scale(m_b - m)) /
+/// (1 + s)`: a block 735 below the maximum (f64) has that factor near the
+/// bottom of the subnormals, where `denom / factor` would overflow and
+/// zero the block. Its probabilities (about 2e-322) must survive.
+#[test]
+fn one_pass_block_far_below_the_maximum() {
+    let n = 2 * boltzmax::kernel::BLOCK;
+    let mut x = vec![-735.0f64; n];
+    for (i, v) in x.iter_mut().enumerate().skip(boltzmax::kernel::BLOCK) {
+        *v = -((i % 7) as f64);
+    }
+    let p = Params::<f64>::default();
+    let s = scalar_table::<f64>();
+    let mut b = vec![0.0; n];
+    softmax_into_using(s, &mut b, &x, &p).unwrap();
+    assert!(
+        b[0] > 0.0,
+        "the reference keeps the subnormal probabilities"
+    );
+    for k in simd_tables(available_f64()) {
+        let mut a = vec![0.0; n];
+        softmax_into_using(k, &mut a, &x, &p).unwrap();
+        for i in 0..n {
+            let tol = 1e-6 * b[i] + 4.0 * f64::from_bits(1);
+            assert!(
+                (a[i] - b[i]).abs() <= tol,
+                "{} softmax[{i}] {} vs {}",
+                k.name,
+                a[i],
+                b[i]
+            );
+        }
+    }
+}

@@ -677,14 +677,15 @@ pub(crate) fn scale_blocks<V: Vector>(
         if sh == m {
             scale::<V>(b, denom);
         } else {
-            // `1 / (denom / f)` rounds to the factor `f / denom` within an
-            // ulp of f64; 0 for an all -inf block (f = 0: its exps are 0).
-            let f = rescale(scaling, sh, m);
-            if f == 0.0 {
-                b.fill(V::F::ZERO);
-            } else {
-                scale::<V>(b, denom / f);
-            }
+            // The factor itself, not `1 / (denom / f)`: for a block far
+            // below the maximum `f` is tiny and `denom / f` overflows. It
+            // may round to a subnormal or 0; the block's exps are at most
+            // 1, so the products are then as small and keep an absolute
+            // error within an ulp. (0 for an all -inf block.)
+            let r = V::splat(V::F::from_f64(rescale(scaling, sh, m) / denom));
+            let p = b.as_mut_ptr();
+            // SAFETY: in place, `b.len()` elements.
+            unsafe { map::<V, Raw>(p, p, b.len(), V::F::ZERO, Raw, Times(r)) };
         }
     }
 }
