@@ -337,6 +337,18 @@ fn one_pass_row<F: Real>(len: usize, scaling: Scaling<F>) -> bool {
         && scaling != Scaling::Uniform
 }
 
+/// Whether a batch takes each row's maximum in the loop that finishes
+/// the previous row (`max_scale`, `max_log_store`). Only batches that fit
+/// in L2 (1 MiB of input here): from memory the combined loop holds fewer
+/// loads in flight than a plain max pass, and (4096, 4096) f32 went from
+/// 0.47 to 0.51 ns/elem, while (64, 1024) went from 0.266 to 0.251 (min
+/// of 21 interleaved rounds, 2026-11-29).
+fn paired_batch<F: Real>(x: &[F], scaling: Scaling<F>) -> bool {
+    !scaling.shifts_by_min()
+        && scaling != Scaling::Uniform
+        && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES
+}
+
 /// softmax of a regular row in one pass over `x`; `false` (with `out`
 /// partly written) if the row is not regular, for the caller's plan to
 /// write every entry.
@@ -383,10 +395,10 @@ pub fn softmax_into_using<F: Real>(
 /// leaves the FMA pipes idle once per row when the rows run one after
 /// the other. Here it is issued after the next row's exps, so the two
 /// overlap: (64, 1024) f32 rows 0.264-0.272 -> 0.256-0.260 ns/elem
-/// (min of 2000 interleaved rounds, 2026-11-29). And where the rows come
-/// from memory, the scaling runs in the same loop as the next row's
-/// maximum ([`Kernels::max_scale`]), which otherwise waits for memory
-/// with the FMA pipes idle.
+/// (min of 2000 interleaved rounds, 2026-11-29). In batches that fit in
+/// L2 the scaling runs in the same loop as the next row's maximum
+/// ([`Kernels::max_scale`], see `paired_batch`); rows of more than one
+/// block take the one pass of [`softmax_into_using`].
 pub(crate) fn softmax_rows_into_using<F: Real>(
     k: &Kernels<F>,
     out: &mut [F],
@@ -397,17 +409,10 @@ pub(crate) fn softmax_rows_into_using<F: Real>(
     debug_assert!(n > 0 && out.len() == x.len() && x.len().is_multiple_of(n));
     let scaling = params.scale.scaling();
     let mut pending: Option<(&mut [F], f64)> = None;
-    // Rows on the store-then-scale path take their maximum in the loop
-    // that scales the previous row (`max_scale`); others the usual way.
-    // Only for batches that fit in L2 (1 MiB of input here): from memory
-    // the combined loop holds fewer loads in flight than a plain max
-    // pass, and (4096, 4096) f32 went from 0.47 to 0.51 ns/elem, while
-    // (64, 1024) went from 0.266 to 0.251 and (64, 4096) from 0.33 to
-    // 0.26 (min of 21 interleaved rounds, 2026-11-29).
-    let paired = !scaling.shifts_by_min()
-        && scaling != Scaling::Uniform
-        && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES;
-    let one_pass = !paired && one_pass_row(n, scaling);
+    // Rows of more than one block take the one pass, as the slice
+    // function does (the batch stays bitwise equal to it, row by row).
+    let one_pass = one_pass_row(n, scaling);
+    let paired = !one_pass && paired_batch(x, scaling);
     for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
         if one_pass && softmax_one_pass(k, o, r, scaling) {
             continue;
@@ -450,10 +455,7 @@ pub(crate) fn log_softmax_rows_into_using<F: Real>(
 ) {
     debug_assert!(n > 0 && out.len() == x.len() && x.len().is_multiple_of(n));
     let scaling = params.scale.scaling();
-    let paired = !scaling.shifts_by_min()
-        && scaling != Scaling::Uniform
-        && n * std::mem::size_of::<F>() < FUSED_MIN_BYTES
-        && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES;
+    let paired = n * std::mem::size_of::<F>() < FUSED_MIN_BYTES && paired_batch(x, scaling);
     let mut pending: Option<(&mut [F], &[F], F, F)> = None;
     for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
         let known_max = match (paired, pending.take()) {
@@ -555,6 +557,13 @@ pub fn softmax_into<F: Real>(out: &mut [F], x: &[F], params: &Params<F>) -> Resu
 }
 
 /// softmax in place.
+///
+/// The row is read by a max pass first, whatever its length: the one pass
+/// of [`softmax_into`] would have overwritten early blocks before it could
+/// find a NaN or +inf in a later one, with nothing left to fall back on.
+/// For rows of more than 1024 entries whose maximum is not in the first
+/// 1024, results may therefore differ from [`softmax_into`]'s in the last
+/// bits (both within the documented bound).
 ///
 /// ```
 /// let mut x = [0.0_f64, 0.0];

@@ -216,3 +216,51 @@ fn errors_name_the_axis_and_shapes() {
         })
     ));
 }
+
+/// Batches whose rows are longer than one kernel block (the one-pass
+/// softmax) and fit in the batch size where rows are paired: the
+/// sequential batch path, the threaded lanes and the slice function give
+/// the same bits, with each row's maximum in a late block.
+#[test]
+fn long_rows_in_small_batches_match_the_slice_functions() {
+    let (rows, n) = (8, 3000);
+    let x = Array::from_shape_fn((rows, n), |(r, i)| {
+        if i == n - 1 - 97 * r {
+            4.0_f32
+        } else {
+            ((i * 7919 + r) % 1000) as f32 * -0.01
+        }
+    });
+    let p = Params::<f32>::default();
+    for f in [
+        nd::softmax::<f32, ndarray::Ix2>,
+        nd::log_softmax::<f32, ndarray::Ix2>,
+    ] {
+        let seq = f(x.view(), -1, &p, Par::Seq).unwrap();
+        let par = f(x.view(), -1, &p, Par::Threads(2)).unwrap();
+        assert!(
+            seq.iter()
+                .zip(&par)
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+        );
+    }
+    let seq = nd::softmax(x.view(), -1, &p, Par::Seq).unwrap();
+    let lseq = nd::log_softmax(x.view(), -1, &p, Par::Seq).unwrap();
+    for r in 0..rows {
+        let row = x.row(r).to_vec();
+        let want = boltzmax::softmax_with(&row, &p);
+        assert!(
+            want.iter()
+                .zip(seq.row(r))
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "row {r}"
+        );
+        let want = boltzmax::log_softmax_with(&row, &p);
+        assert!(
+            want.iter()
+                .zip(lseq.row(r))
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "row {r}"
+        );
+    }
+}
