@@ -171,13 +171,13 @@ fn count_equal<F: Real>(it: impl Iterator<Item = (usize, F)>, v: F) -> (usize, u
     (count, first)
 }
 
-/// Rows up to this many bytes take softmax's one-exp path (store the
-/// exps with the sum, then scale them while they are still in L2 or L3);
-/// longer ones the two-exp path (one-pass max and sum, then one pass that
-/// reads the input and writes the output). Measured here (Zen 4, 1 MiB
-/// L2): (1, 128256) f32 goes from 0.42 to 0.30 ns per element on the
-/// one-exp path; for 4 MiB rows neither path was measurably better on this
-/// shared machine.
+/// Rows up to this many bytes that do not take the one pass (`one_pass_row`:
+/// rows of one block, a negative beta) take softmax's one-exp path (store
+/// the exps with the sum, then scale them while they are still in L2 or
+/// L3); longer ones the two-exp path (one-pass max and sum, then one pass
+/// that reads the input and writes the output). Measured here (Zen 4,
+/// 1 MiB L2): (1, 128256) f32 goes from 0.42 to 0.30 ns per element on the
+/// one-exp path.
 const STORE_THEN_SCALE_MAX_BYTES: usize = 1024 * 1024;
 
 /// Batches of at most this many input bytes scale each row in the loop
@@ -327,14 +327,13 @@ fn write_special<F: Real>(
     None
 }
 
-/// Rows of more than one block ([`BLOCK`] entries) and at most
-/// [`STORE_THEN_SCALE_MAX_BYTES`] take softmax in one pass over the input
-/// ([`Kernels::max_exp_sum_store`], then [`Kernels::scale_blocks`]).
+/// Rows of more than one block ([`BLOCK`] entries), of any length, take
+/// softmax in one pass over the input ([`Kernels::max_exp_sum_store`],
+/// then [`Kernels::scale_blocks`]). Rows of 4 MiB (16, 1048576) f32 went
+/// from 1.33-1.36x to 1.03-1.09x the copy time (medians of 41 interleaved
+/// rounds, 2026-11-29 10:59) against the two-exp path they took before.
 fn one_pass_row<F: Real>(len: usize, scaling: Scaling<F>) -> bool {
-    len > BLOCK
-        && len * std::mem::size_of::<F>() <= STORE_THEN_SCALE_MAX_BYTES
-        && !scaling.shifts_by_min()
-        && scaling != Scaling::Uniform
+    len > BLOCK && !scaling.shifts_by_min() && scaling != Scaling::Uniform
 }
 
 /// Whether a batch takes each row's maximum in the loop that finishes
@@ -349,14 +348,70 @@ fn paired_batch<F: Real>(x: &[F], scaling: Scaling<F>) -> bool {
         && std::mem::size_of_val(x) <= PAIRED_MAX_BYTES
 }
 
+/// Rows of up to this many blocks keep their per-block shifts on the
+/// stack (1 MiB of f32); longer ones allocate them (one `F` per 4 KiB of
+/// row, nothing beside the row's own cost).
+const STACK_SHIFTS: usize = 256;
+
+/// The per-block shifts of a one-pass row of `len` entries.
+fn block_shifts<'a, F: Real>(
+    stack: &'a mut [F; STACK_SHIFTS],
+    heap: &'a mut Vec<F>,
+    len: usize,
+) -> &'a mut [F] {
+    let blocks = len.div_ceil(BLOCK);
+    if blocks <= STACK_SHIFTS {
+        &mut stack[..blocks]
+    } else {
+        heap.resize(blocks, F::ZERO);
+        heap
+    }
+}
+
 /// softmax of a regular row in one pass over `x`; `false` (with `out`
 /// partly written) if the row is not regular, for the caller's plan to
 /// write every entry.
 fn softmax_one_pass<F: Real>(k: &Kernels<F>, out: &mut [F], x: &[F], scaling: Scaling<F>) -> bool {
-    let mut shifts = [F::ZERO; STORE_THEN_SCALE_MAX_BYTES / (BLOCK * 4)];
-    match (k.max_exp_sum_store)(out, x, scaling, &mut shifts) {
+    let mut stack = [F::ZERO; STACK_SHIFTS];
+    let mut heap = Vec::new();
+    let shifts = block_shifts(&mut stack, &mut heap, x.len());
+    match (k.max_exp_sum_store)(out, x, scaling, shifts) {
         Some((m, e)) => {
-            (k.scale_blocks)(out, &shifts, m, scaling, 1.0 + e.rest());
+            (k.scale_blocks)(out, shifts, m, scaling, 1.0 + e.rest());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Rows of at least [`FUSED_MIN_BYTES`] take log-softmax in one pass over
+/// the input ([`Kernels::max_z_sum_store`], then
+/// [`Kernels::shift_blocks`]), the rows that already found their maximum
+/// and sum in one pass: the last pass then runs on `out` in cache instead
+/// of reading `x` again while the output's lines come from memory.
+/// Shorter rows keep the two passes and the next-row pairing of
+/// [`log_softmax_rows_into_using`].
+fn log_one_pass_row<F: Real>(len: usize, scaling: Scaling<F>) -> bool {
+    len * std::mem::size_of::<F>() >= FUSED_MIN_BYTES
+        && !scaling.shifts_by_min()
+        && scaling != Scaling::Uniform
+}
+
+/// log-softmax of a regular row in one pass over `x`; `false` (with `out`
+/// partly written) if the row is not regular, for the caller's plan to
+/// write every entry.
+fn log_softmax_one_pass<F: Real>(
+    k: &Kernels<F>,
+    out: &mut [F],
+    x: &[F],
+    scaling: Scaling<F>,
+) -> bool {
+    let mut stack = [F::ZERO; STACK_SHIFTS];
+    let mut heap = Vec::new();
+    let shifts = block_shifts(&mut stack, &mut heap, x.len());
+    match (k.max_z_sum_store)(out, x, scaling, shifts) {
+        Some((m, e)) => {
+            (k.shift_blocks)(out, shifts, m, scaling, F::from_f64(e.rest().ln_1p()));
             true
         }
         None => false,
@@ -455,9 +510,13 @@ pub(crate) fn log_softmax_rows_into_using<F: Real>(
 ) {
     debug_assert!(n > 0 && out.len() == x.len() && x.len().is_multiple_of(n));
     let scaling = params.scale.scaling();
-    let paired = n * std::mem::size_of::<F>() < FUSED_MIN_BYTES && paired_batch(x, scaling);
+    let one_pass = log_one_pass_row(n, scaling);
+    let paired = !one_pass && paired_batch(x, scaling);
     let mut pending: Option<(&mut [F], &[F], F, F)> = None;
     for (o, r) in out.chunks_exact_mut(n).zip(x.chunks_exact(n)) {
+        if one_pass && log_softmax_one_pass(k, o, r, scaling) {
+            continue;
+        }
         let known_max = match (paired, pending.take()) {
             (true, Some((po, px, m, c))) => Some((k.max_log_store)(r, po, px, m, scaling, c)),
             (_, Some((po, px, m, c))) => {
@@ -487,6 +546,9 @@ pub fn log_softmax_into_using<F: Real>(
 ) -> Result<()> {
     check_len("out", out.len(), x.len())?;
     let scaling = params.scale.scaling();
+    if log_one_pass_row(x.len(), scaling) && log_softmax_one_pass(k, out, x, scaling) {
+        return Ok(());
+    }
     let plan = plan(&Dense { k, x }, x.len(), scaling, false);
     if let Some((m, Some(s))) =
         write_special(out, None, plan, params.undefined_rows, Output::LogSoftmax)
@@ -659,6 +721,18 @@ pub fn log_softmax_into<F: Real>(out: &mut [F], x: &[F], params: &Params<F>) -> 
 }
 
 /// log-softmax in place.
+///
+/// As [`softmax_in_place`], the row is read by a max pass first: for rows
+/// of 16 KiB and more whose maximum is not in their first 1024 entries,
+/// results may differ from [`log_softmax_into`]'s (which stores each
+/// block's `z` relative to the running maximum, then shifts it) in the
+/// last bits, both within the documented bound.
+///
+/// ```
+/// let mut x = [0.0_f64, 0.0];
+/// boltzmax::log_softmax_in_place(&mut x, &boltzmax::Params::default());
+/// assert_eq!(x, [-std::f64::consts::LN_2; 2]);
+/// ```
 pub fn log_softmax_in_place<F: Real>(x: &mut [F], params: &Params<F>) {
     let k = F::kernels();
     let scaling = params.scale.scaling();

@@ -26,7 +26,9 @@
 //! - whole functions: the sum's error moves `1 + s` and `log1p(s)` by at
 //!   most the same relative amount, on top of the store bounds.
 
-use boltzmax::kernel::{FUSED_MIN_BYTES, Kernels, Scaling, available_f32, available_f64, scalar};
+use boltzmax::kernel::{
+    BLOCK, FUSED_MIN_BYTES, Kernels, Scaling, available_f32, available_f64, scalar,
+};
 use boltzmax::softmax::{log_softmax_into_using, logsumexp_using, softmax_into_using};
 use boltzmax::{Params, Real};
 use proptest::prelude::*;
@@ -192,6 +194,36 @@ fn one_pass_extra<F: Real>(x: &[F], scaling: Scaling<F>) -> Vec<f64> {
         .collect()
 }
 
+/// Extra absolute error of one log-softmax output on the one-pass path
+/// (rows of at least [`FUSED_MIN_BYTES`]): an entry of an earlier block
+/// is stored as `z'_i = scale(x_i - m_b)` and then has `d_b = scale(m -
+/// m_b) + c` subtracted, where the scalar table subtracts `c` from
+/// `scale(x_i - m)`. The two `z` differ in rounding by at most `4u|z_i|`
+/// (as in [`one_pass_extra`]; `|z'_i| <= |z_i|`), and `d_b`, at most
+/// `|z_i| + c` (the block's entries lie below `m_b`), adds one rounding:
+/// `2 eps |z_i| + u (|z_i| + ln n)` in all (`c = log1p(s) <= ln n`).
+fn log_one_pass_extra<F: Real>(x: &[F], scaling: Scaling<F>) -> Vec<f64> {
+    let none = vec![0.0; x.len()];
+    if std::mem::size_of_val(x) < FUSED_MIN_BYTES || scaling.shifts_by_min() {
+        return none;
+    }
+    let m = (scalar::max::<F>)(x);
+    if !m.is_finite() {
+        return none;
+    }
+    let ln_n = (x.len() as f64).ln();
+    x.iter()
+        .map(|&v| {
+            let z = scaling.apply(v, m).to_f64().abs();
+            if z.is_finite() {
+                2.0 * eps::<F>() * z + eps::<F>() / 2.0 * (z + ln_n)
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
 /// Relative summation bound for `exp_sum` with `n` terms in table `k`.
 fn sum_rel<F: Real>(k: &Kernels<F>, n: usize) -> f64 {
     let lanes = match (k.name, F::NAME) {
@@ -349,6 +381,41 @@ fn check_tables<F: Real>(
                 );
                 prop_assert!(same(o1[i], o3[i]), "{name} log_store_in_place[{i}]");
             }
+            // max_z_sum_store: the maximum and sums of max_exp_sum bit for
+            // bit; each block holds z relative to its recorded shift (as
+            // the scalar table forms it); shift_blocks is the scalar
+            // table's bit for bit, and log_store's where the shift is m.
+            if !by_min {
+                let blocks = n.div_ceil(BLOCK);
+                let mut shifts = vec![F::ZERO; blocks];
+                let mut oz = vec![F::ZERO; n];
+                let g = (k.max_z_sum_store)(&mut oz, &reg, scaling, &mut shifts);
+                prop_assert_eq!(
+                    g,
+                    (k.max_exp_sum)(&reg, scaling),
+                    "{} max_z_sum_store",
+                    name
+                );
+                for (i, (&v, &xi)) in oz.iter().zip(&reg).enumerate() {
+                    let sh = shifts[i / BLOCK];
+                    let want = if sh == F::NEG_INFINITY {
+                        F::NEG_INFINITY
+                    } else {
+                        scaling.apply(xi, sh)
+                    };
+                    prop_assert!(same(v, want), "{name} max_z_sum_store[{i}] {v} vs {want}");
+                }
+                let mut o5 = oz.clone();
+                let mut o6 = oz.clone();
+                (k.shift_blocks)(&mut o5, &shifts, m, scaling, c);
+                (s.shift_blocks)(&mut o6, &shifts, m, scaling, c);
+                for i in 0..n {
+                    prop_assert!(same(o5[i], o6[i]), "{name} shift_blocks[{i}]");
+                    if shifts[i / BLOCK] == m {
+                        prop_assert!(same(o5[i], o1[i]), "{name} shift_blocks[{i}] vs log_store");
+                    }
+                }
+            }
             // max_log_store: bitwise log_store, and the max of the other row.
             for next in [&raw, &reg] {
                 let mut o4 = vec![F::ZERO; n];
@@ -380,9 +447,11 @@ fn check_tables<F: Real>(
             }
             log_softmax_into_using(k, &mut a, x, &p).unwrap();
             log_softmax_into_using(s, &mut b, x, &p).unwrap();
+            let extras = log_one_pass_extra(x, scaling);
             for i in 0..n {
                 let (u, v) = (a[i].to_f64(), b[i].to_f64());
-                let tol = 2.0 * rel + 2.0 * eps::<F>() * (v.abs() + (n as f64).ln() + 1.0);
+                let tol =
+                    2.0 * rel + 2.0 * eps::<F>() * (v.abs() + (n as f64).ln() + 1.0) + extras[i];
                 prop_assert!(
                     same(a[i], b[i]) || (u - v).abs() <= tol,
                     "{name} log_softmax[{i}] {u} vs {v}"

@@ -371,6 +371,20 @@ fn max_exp_sum_store<V: Vector>(
 fn scale_blocks<V: Vector>(out: &mut [V::F], shifts: &[V::F], m: V::F, s: Scaling<V::F>, d: f64) {
     simd::scale_blocks::<V>(out, shifts, m, s, d)
 }
+fn max_z_sum_store<V: Vector>(
+    out: &mut [V::F],
+    x: &[V::F],
+    s: Scaling<V::F>,
+    shifts: &mut [V::F],
+) -> Option<(V::F, ExpSum)> {
+    assert_eq!(out.len(), x.len());
+    assert!(shifts.len() >= x.len().div_ceil(super::BLOCK));
+    // SAFETY: `out` holds `x.len()` elements and does not overlap `x`.
+    unsafe { simd::max_z_sum_store::<V>(out.as_mut_ptr(), x, s, shifts) }
+}
+fn shift_blocks<V: Vector>(out: &mut [V::F], shifts: &[V::F], m: V::F, s: Scaling<V::F>, c: V::F) {
+    simd::shift_blocks::<V>(out, shifts, m, s, c)
+}
 fn max_scale<V: Vector>(x: &[V::F], out: &mut [V::F], d: f64) -> V::F {
     simd::max_scale::<V>(x, out, d)
 }
@@ -424,6 +438,8 @@ const fn table<V: Vector>() -> Kernels<V::F> {
         max_scale: max_scale::<V>,
         max_exp_sum_store: max_exp_sum_store::<V>,
         scale_blocks: scale_blocks::<V>,
+        max_z_sum_store: max_z_sum_store::<V>,
+        shift_blocks: shift_blocks::<V>,
         exp_store: exp_store::<V>,
         exp_store_in_place: exp_store_in_place::<V>,
         log_store: log_store::<V>,

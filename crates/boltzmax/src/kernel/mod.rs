@@ -97,6 +97,9 @@ pub type MaxExpSumStore<F> =
 /// [`Kernels::scale_blocks`]: `(out, shifts, m, scaling, denom)`.
 pub type ScaleBlocks<F> = fn(out: &mut [F], shifts: &[F], m: F, scaling: Scaling<F>, denom: f64);
 
+/// [`Kernels::shift_blocks`]: `(out, shifts, m, scaling, c)`.
+pub type ShiftBlocks<F> = fn(out: &mut [F], shifts: &[F], m: F, scaling: Scaling<F>, c: F);
+
 /// Entries per block of the one-pass kernels ([`Kernels::max_exp_sum`],
 /// [`Kernels::max_exp_sum_store`]).
 pub const BLOCK: usize = 1024;
@@ -134,6 +137,15 @@ pub struct Kernels<F: 'static> {
     /// `out` block `j` times `exp(scale(shifts[j] - m)) / denom` (exactly
     /// `scale`'s factor where `shifts[j] == m`).
     pub scale_blocks: ScaleBlocks<F>,
+    /// `max_exp_sum_store` that stores each block's `z` values (relative
+    /// to the running maximum at that block, recorded in `shifts`)
+    /// instead of their exps; with [`Kernels::shift_blocks`] after it,
+    /// log-softmax in one pass over the input.
+    pub max_z_sum_store: MaxExpSumStore<F>,
+    /// `out` block `j` minus `scale(m - shifts[j]) + c` (formed in f64 and
+    /// rounded: exactly `c` where `shifts[j] == m`); blocks whose shift is
+    /// -inf (all -inf entries) are left as they are.
+    pub shift_blocks: ShiftBlocks<F>,
     /// `out_i = exp(z_i)` and the row's [`ExpSum`] (as `exp_sum`), in one
     /// pass: with [`Kernels::scale`] after it, softmax takes one exp per
     /// entry.

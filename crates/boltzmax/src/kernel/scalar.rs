@@ -22,6 +22,8 @@ const fn table<F: Real>() -> Kernels<F> {
         max_scale: max_scale::<F>,
         max_exp_sum_store: max_exp_sum_store::<F>,
         scale_blocks: scale_blocks::<F>,
+        max_z_sum_store: max_z_sum_store::<F>,
+        shift_blocks: shift_blocks::<F>,
         exp_store: exp_store::<F>,
         exp_store_in_place: exp_store_in_place::<F>,
         log_store: log_store::<F>,
@@ -176,6 +178,48 @@ pub fn scale_blocks<F: Real>(out: &mut [F], shifts: &[F], m: F, scaling: Scaling
         };
         for o in b.iter_mut() {
             *o = F::from_f64(o.to_f64() * f / denom);
+        }
+    }
+}
+
+/// The scalar twin of the SIMD tables' one-pass store of `z` values: here
+/// [`max`], `out_i = z_i` relative to it, [`exp_sum`], and every block's
+/// shift the maximum (so [`shift_blocks`] is [`log_store`]'s subtraction).
+pub fn max_z_sum_store<F: Real>(
+    out: &mut [F],
+    x: &[F],
+    scaling: Scaling<F>,
+    shifts: &mut [F],
+) -> Option<(F, ExpSum)> {
+    let m = max(x);
+    if !m.is_finite() {
+        return None;
+    }
+    shifts[..x.len().div_ceil(super::BLOCK)].fill(m);
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = scaling.apply(v, m);
+    }
+    Some((m, exp_sum(x, m, scaling)))
+}
+
+/// Block `j` of `out` minus `scale(m - shifts[j]) + c` (in f64, rounded
+/// once); blocks shifted by -inf left alone.
+pub fn shift_blocks<F: Real>(out: &mut [F], shifts: &[F], m: F, scaling: Scaling<F>, c: F) {
+    for (b, &sh) in out.chunks_mut(super::BLOCK).zip(shifts) {
+        let d = if sh == m {
+            c
+        } else if sh == F::NEG_INFINITY {
+            continue;
+        } else {
+            let s64 = match scaling {
+                Scaling::One | Scaling::Uniform => Scaling::One,
+                Scaling::Div(t) => Scaling::Div(t.to_f64()),
+                Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
+            };
+            F::from_f64(c.to_f64() - s64.apply(sh.to_f64(), m.to_f64()))
+        };
+        for o in b.iter_mut() {
+            *o -= d;
         }
     }
 }

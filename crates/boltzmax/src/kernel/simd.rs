@@ -325,8 +325,36 @@ pub(crate) fn extremum<V: Vector, const MAX: bool>(x: &[V::F]) -> V::F {
 /// `BLOCK / (2 * LANES)` terms in f32).
 pub(crate) const BLOCK: usize = super::BLOCK;
 
+/// What [`exp_sum_block`] and the one pass store per entry: nothing,
+/// `exp(z_i)` (softmax), or `z_i` itself (log-softmax).
+const NONE: u8 = 0;
+/// See [`NONE`].
+const EXPS: u8 = 1;
+/// See [`NONE`].
+const ZS: u8 = 2;
+
+/// Stores two registers' exps (`STORE` = [`EXPS`]) or `z` values
+/// ([`ZS`]) at `out` and `out + w`; nothing for [`NONE`].
+///
+/// # Safety
+/// Unless `STORE` is [`NONE`], `out` writable for `2 w` elements.
+#[inline(always)]
+unsafe fn store_pair<V: Vector, const STORE: u8>(out: *mut V::F, w: usize, z: (V, V), e: (V, V)) {
+    let (a, b) = match STORE {
+        EXPS => e,
+        ZS => z,
+        _ => return,
+    };
+    // SAFETY: caller.
+    unsafe {
+        a.store(out);
+        b.store(out.add(w));
+    }
+}
+
 /// One block's lane sums (of `n <= BLOCK` elements at `x`), added to
-/// `total` in f64; with `STORE`, `exp(z_i)` written to `out` (which may
+/// `total` in f64; with `STORE` = [`EXPS`] (or [`ZS`]), `exp(z_i)` (or
+/// `z_i`) written to `out` (which may
 /// equal `x`).
 ///
 /// The sum must leave out one entry with `z == 0` (a maximum: `1 + s` is
@@ -340,10 +368,10 @@ pub(crate) const BLOCK: usize = super::BLOCK;
 /// it, and they also do the compares).
 ///
 /// # Safety
-/// `x` readable for `n` elements; with `STORE`, `out` writable for `n`
-/// elements, equal to `x` if they overlap.
+/// `x` readable for `n` elements; unless `STORE` is [`NONE`], `out`
+/// writable for `n` elements, equal to `x` if they overlap.
 #[inline(always)]
-unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
+unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: u8>(
     out: *mut V::F,
     x: *const V::F,
     n: usize,
@@ -367,12 +395,7 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
     while *ties == 0 && i + 2 * w <= n {
         let (z0, z1) = unsafe { (s.z(V::load(x.add(i)), mv), s.z(V::load(x.add(i + w)), mv)) };
         let (e0, e1) = (z0.exp(), z1.exp());
-        if STORE {
-            unsafe {
-                e0.store(out.wrapping_add(i));
-                e1.store(out.wrapping_add(i + w));
-            }
-        }
+        unsafe { store_pair::<V, STORE>(out.wrapping_add(i), w, (z0, z1), (e0, e1)) };
         i += 2 * w;
         let (k0, k1) = (z0.is_zero(), z1.is_zero());
         if V::any(V::or(k0, k1)) {
@@ -386,12 +409,10 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
     }
     while i + 2 * w <= n {
         unsafe {
-            let e0 = s.z(V::load(x.add(i)), mv).exp();
-            let e1 = s.z(V::load(x.add(i + w)), mv).exp();
-            if STORE {
-                e0.store(out.wrapping_add(i));
-                e1.store(out.wrapping_add(i + w));
-            }
+            let z0 = s.z(V::load(x.add(i)), mv);
+            let z1 = s.z(V::load(x.add(i + w)), mv);
+            let (e0, e1) = (z0.exp(), z1.exp());
+            store_pair::<V, STORE>(out.wrapping_add(i), w, (z0, z1), (e0, e1));
             a0 = a0.add(e0);
             a1 = a1.add(e1);
         }
@@ -400,8 +421,10 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
     if i + w <= n {
         let z = s.z(unsafe { V::load(x.add(i)) }, mv);
         let e = z.exp();
-        if STORE {
-            unsafe { e.store(out.wrapping_add(i)) };
+        match STORE {
+            EXPS => unsafe { e.store(out.wrapping_add(i)) },
+            ZS => unsafe { z.store(out.wrapping_add(i)) },
+            _ => {}
         }
         if *ties == 0 {
             let zero = z.is_zero();
@@ -422,8 +445,10 @@ unsafe fn exp_sum_block<V: Vector, S: Zs<V>, const STORE: bool>(
         );
         let z = s.z(v, mv);
         let e = z.exp();
-        if STORE {
-            unsafe { e.store_partial(out.wrapping_add(i), k) };
+        match STORE {
+            EXPS => unsafe { e.store_partial(out.wrapping_add(i), k) },
+            ZS => unsafe { z.store_partial(out.wrapping_add(i), k) },
+            _ => {}
         }
         if *ties == 0 {
             let zero = z.is_zero();
@@ -443,7 +468,7 @@ fn exp_sum_with<V: Vector, S: Zs<V>>(x: &[V::F], m: V::F, s: S) -> ExpSum {
     for b in x.chunks(BLOCK) {
         // SAFETY: `b` is readable; nothing is stored.
         unsafe {
-            exp_sum_block::<V, S, false>(
+            exp_sum_block::<V, S, NONE>(
                 std::ptr::null_mut(),
                 b.as_ptr(),
                 b.len(),
@@ -472,7 +497,7 @@ unsafe fn exp_sum_store_with<V: Vector, S: Zs<V>>(
         let k = BLOCK.min(n - i);
         // SAFETY: elements `i..i + k` are in bounds (caller).
         unsafe {
-            exp_sum_block::<V, S, true>(out.add(i), x.add(i), k, m, s, &mut total, &mut ties)
+            exp_sum_block::<V, S, EXPS>(out.add(i), x.add(i), k, m, s, &mut total, &mut ties)
         };
         i += k;
     }
@@ -559,23 +584,30 @@ pub(crate) fn exp_sum<V: Vector>(x: &[V::F], m: V::F, scaling: Scaling<V::F>) ->
 /// relative to the shift `old` to the larger shift `new`.
 #[inline(always)]
 pub(crate) fn rescale<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
+    exponent(scaling, old, new).exp()
+}
+
+/// `scale(old - new)` in f64, the exponent of [`rescale`].
+#[inline(always)]
+fn exponent<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
     let s = match scaling {
         Scaling::One | Scaling::Uniform => Scaling::One,
         Scaling::Div(t) => Scaling::Div(t.to_f64()),
         Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
     };
-    s.apply(old.to_f64(), new.to_f64()).exp()
+    s.apply(old.to_f64(), new.to_f64())
 }
 
-/// The one pass of [`max_exp_sum`]; with `STORE` it also writes each
-/// block's exps (relative to the running maximum at that block, recorded
-/// in `shifts[block]`) to `out`, which may equal `x`.
+/// The one pass of [`max_exp_sum`]; with `STORE` = [`EXPS`] (or [`ZS`])
+/// it also writes each block's exps (or `z` values), relative to the
+/// running maximum at that block, recorded in `shifts[block]`, to `out`,
+/// which may equal `x`.
 ///
 /// # Safety
-/// With `STORE`, `out` writable for `x.len()` elements (equal to `x` if
+/// Unless `STORE` is [`NONE`], `out` writable for `x.len()` elements (equal to `x` if
 /// they overlap) and `shifts` at least `x.len().div_ceil(BLOCK)` long.
 #[inline(always)]
-unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: bool>(
+unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: u8>(
     out: *mut V::F,
     x: &[V::F],
     scaling: Scaling<V::F>,
@@ -595,9 +627,15 @@ unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: bool>(
         let o = out.wrapping_add(j * BLOCK);
         if bm == V::F::NEG_INFINITY {
             // Every entry is -inf: nothing to add, exps of 0.
-            if STORE {
+            if STORE != NONE {
+                // Exps of 0, or the z of -inf entries.
+                let v = if STORE == EXPS {
+                    V::F::ZERO
+                } else {
+                    V::F::NEG_INFINITY
+                };
                 // SAFETY: the block lies within `out` (caller).
-                unsafe { std::slice::from_raw_parts_mut(o, b.len()) }.fill(V::F::ZERO);
+                unsafe { std::slice::from_raw_parts_mut(o, b.len()) }.fill(v);
                 shifts[j] = V::F::NEG_INFINITY;
             }
             continue;
@@ -610,7 +648,7 @@ unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: bool>(
             }
             m = bm;
         }
-        if STORE {
+        if STORE != NONE {
             shifts[j] = m;
         }
         // SAFETY: `b` is readable; with `STORE` its block of `out` is
@@ -636,7 +674,7 @@ unsafe fn max_exp_sum_with<V: Vector, S: Zs<V>, const STORE: bool>(
 pub(crate) fn max_exp_sum<V: Vector>(x: &[V::F], scaling: Scaling<V::F>) -> Option<(V::F, ExpSum)> {
     // SAFETY: nothing is stored.
     with_zs!(V, scaling, |s| unsafe {
-        max_exp_sum_with::<V, _, false>(std::ptr::null_mut(), x, scaling, s, &mut [])
+        max_exp_sum_with::<V, _, NONE>(std::ptr::null_mut(), x, scaling, s, &mut [])
     })
 }
 
@@ -658,7 +696,7 @@ pub(crate) unsafe fn max_exp_sum_store<V: Vector>(
 ) -> Option<(V::F, ExpSum)> {
     // SAFETY: forwarded from the caller.
     with_zs!(V, scaling, |s| unsafe {
-        max_exp_sum_with::<V, _, true>(out, x, scaling, s, shifts)
+        max_exp_sum_with::<V, _, EXPS>(out, x, scaling, s, shifts)
     })
 }
 
@@ -687,6 +725,53 @@ pub(crate) fn scale_blocks<V: Vector>(
             // SAFETY: in place, `b.len()` elements.
             unsafe { map::<V, Raw>(p, p, b.len(), V::F::ZERO, Raw, Times(r)) };
         }
+    }
+}
+
+/// [`max_exp_sum_store`] that stores `z` (relative to each block's
+/// running maximum) instead of its exp; [`shift_blocks`] then finishes
+/// the log-softmax. One pass over `x`, as for softmax: the last pass then
+/// works on `out` in cache instead of reading `x` again while it waits
+/// for the output's memory.
+///
+/// # Safety
+/// As for [`max_exp_sum_store`].
+#[inline(always)]
+pub(crate) unsafe fn max_z_sum_store<V: Vector>(
+    out: *mut V::F,
+    x: &[V::F],
+    scaling: Scaling<V::F>,
+    shifts: &mut [V::F],
+) -> Option<(V::F, ExpSum)> {
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        max_exp_sum_with::<V, _, ZS>(out, x, scaling, s, shifts)
+    })
+}
+
+/// Finishes [`max_z_sum_store`]: block `j` minus `scale(m - shifts[j]) +
+/// c` (formed in f64, rounded to `F`), which is exactly `c` for the
+/// blocks stored relative to `m` itself (then bit for bit [`log_store`]).
+/// All -inf blocks (shift -inf) are left as they are.
+#[inline(always)]
+pub(crate) fn shift_blocks<V: Vector>(
+    out: &mut [V::F],
+    shifts: &[V::F],
+    m: V::F,
+    scaling: Scaling<V::F>,
+    c: V::F,
+) {
+    for (b, &sh) in out.chunks_mut(BLOCK).zip(shifts) {
+        let d = if sh == m {
+            c
+        } else if sh == V::F::NEG_INFINITY {
+            continue;
+        } else {
+            V::F::from_f64(c.to_f64() - exponent(scaling, sh, m))
+        };
+        let p = b.as_mut_ptr();
+        // SAFETY: in place, `b.len()` elements.
+        unsafe { map::<V, Raw>(p, p, b.len(), V::F::ZERO, Raw, Minus(V::splat(d))) };
     }
 }
 

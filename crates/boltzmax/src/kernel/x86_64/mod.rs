@@ -81,6 +81,20 @@ macro_rules! kernels {
                 unsafe { simd::max_exp_sum_store::<$V>(out, x, s, shifts) }
             }
             #[target_feature(enable = $feat)]
+            unsafe fn max_z_sum_store_tf(
+                out: *mut $F,
+                x: &[$F],
+                s: Scaling<$F>,
+                shifts: &mut [$F],
+            ) -> Option<($F, ExpSum)> {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::max_z_sum_store::<$V>(out, x, s, shifts) }
+            }
+            #[target_feature(enable = $feat)]
+            fn shift_blocks_tf(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, c: $F) {
+                simd::shift_blocks::<$V>(out, shifts, m, s, c)
+            }
+            #[target_feature(enable = $feat)]
             fn scale_blocks_tf(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, d: f64) {
                 simd::scale_blocks::<$V>(out, shifts, m, s, d)
             }
@@ -174,6 +188,21 @@ macro_rules! kernels {
             fn scale_blocks(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, d: f64) {
                 unsafe { scale_blocks_tf(out, shifts, m, s, d) }
             }
+            fn max_z_sum_store(
+                out: &mut [$F],
+                x: &[$F],
+                s: Scaling<$F>,
+                shifts: &mut [$F],
+            ) -> Option<($F, ExpSum)> {
+                assert_eq!(out.len(), x.len());
+                assert!(shifts.len() >= x.len().div_ceil($crate::kernel::BLOCK));
+                // SAFETY: `out` holds `x.len()` elements and, as a `&mut`,
+                // does not overlap `x` (features: see above).
+                unsafe { max_z_sum_store_tf(out.as_mut_ptr(), x, s, shifts) }
+            }
+            fn shift_blocks(out: &mut [$F], shifts: &[$F], m: $F, s: Scaling<$F>, c: $F) {
+                unsafe { shift_blocks_tf(out, shifts, m, s, c) }
+            }
             fn max_scale(x: &[$F], out: &mut [$F], d: f64) -> $F {
                 unsafe { max_scale_tf(x, out, d) }
             }
@@ -222,6 +251,8 @@ macro_rules! kernels {
                 max_scale,
                 max_exp_sum_store,
                 scale_blocks,
+                max_z_sum_store,
+                shift_blocks,
                 exp_store,
                 exp_store_in_place,
                 log_store,
