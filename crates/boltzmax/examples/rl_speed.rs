@@ -13,6 +13,8 @@
 //! all cores (rayon's default pool); `testbed_1thread_s` /
 //! `testbed_1thread_min_s` the same on one thread. On a shared machine
 //! the minimum is the figure least disturbed by other work.
+//!
+//! Policy specs given as arguments (`rl_speed thompson`) time only those.
 
 use std::time::Instant;
 
@@ -39,7 +41,11 @@ fn main() {
     let means: Vec<f64> = (0..10).map(|k| 0.9 - 0.05 * k as f64).collect();
     let threads = rayon::current_num_threads();
     let mut rows = Vec::new();
+    let only: Vec<String> = std::env::args().skip(1).collect();
     for s in specs {
+        if !only.is_empty() && !only.iter().any(|o| o == s) {
+            continue;
+        }
         let spec: PolicySpec = s.parse().unwrap();
         let n = 200_000;
         let mut reps = Vec::new();

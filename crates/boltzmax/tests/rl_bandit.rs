@@ -243,6 +243,7 @@ fn batch_results_do_not_depend_on_the_number_of_threads() {
         "gradient:alpha=0.1",
         "egreedy:eps=0.1",
         "ucb:c=2",
+        "thompson",
         "thompson-gauss",
     ] {
         let one = run_in_pool(1, spec);
@@ -277,6 +278,8 @@ fn online_and_batch_agree_for_one_run() {
         "bge:C=1",
         "exp3:gamma=0.1",
         "gradient:alpha=0.1",
+        "thompson",
+        "thompson:a0=0.5,b0=2",
         "thompson-gauss",
     ] {
         let spec: PolicySpec = spec.parse().unwrap();

@@ -300,6 +300,8 @@ macro_rules! dispatch {
     };
 }
 
+pub(crate) use dispatch;
+
 // `neg_ln_in_place(x)`: `x_i <- -ln x_i` for positive, normal `x_i`
 // (standard exponentials in, standard Gumbels out); `x.len()` a multiple
 // of `LANES` (padding lanes must hold such values too).
