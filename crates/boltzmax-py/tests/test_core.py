@@ -162,6 +162,43 @@ def test_small_rows_path_matches_batched_path(dtype):
         np.testing.assert_array_equal(f(x[7]), f(x, threads=1)[7])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_array_fast_path_matches_general_path(dtype):
+    # small C-contiguous aligned arrays along the last axis skip numpy's
+    # borrow tracking and n-d views; any other layout takes the general
+    # path: the two must agree bit for bit, edge cases included
+    x = RNG.standard_normal((4, 3, 50)).astype(dtype) * 5
+    x[0, 1, 7] = np.inf
+    x[1, 2] = -np.inf
+    x[2, 0, 3] = np.nan
+    strided = np.zeros((4, 3, 100), dtype=dtype)[:, :, ::2]
+    strided[...] = x
+    assert not strided.flags.c_contiguous
+    for t in (1.0, 0.3):
+        for f in (bm.softmax, bm.log_softmax):
+            np.testing.assert_array_equal(f(x, temperature=t), f(strided, temperature=t))
+            out = np.empty_like(x)
+            assert f(x, out=out, temperature=t) is out
+            np.testing.assert_array_equal(out, f(strided, temperature=t))
+        for keepdims in (False, True):
+            for axis in (None, -1, 2):
+                a = bm.logsumexp(x, axis=axis, keepdims=keepdims, temperature=t)
+                b = bm.logsumexp(strided, axis=axis, keepdims=keepdims, temperature=t)
+                np.testing.assert_array_equal(a, b)
+                assert type(a) is type(b) and np.shape(a) == np.shape(b)
+                assert np.asarray(a).dtype == dtype
+    # outputs the fast path must refuse: overlapping, read-only, wrong dtype
+    with pytest.raises(ValueError, match="overlaps"):
+        bm.softmax(x, out=x)
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        bm.softmax(x, out=ro)
+    other = np.float64 if dtype == np.float32 else np.float32
+    with pytest.raises(TypeError, match="out="):
+        bm.softmax(x, out=np.empty(x.shape, dtype=other))
+
+
 def test_out_and_where():
     x = RNG.standard_normal((3, 4))
     out = np.empty_like(x)
