@@ -207,7 +207,7 @@ pub fn interleaved() {
             .collect();
         let mut o = vec![0f32; n];
         let mut l = vec![0f32; r];
-        let names = ["copy", "read", "smax", "lsmax", "lse"];
+        let names = ["copy", "read", "smax", "lsmax", "lse", "smax-nd"];
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
         for _ in 0..41 {
             for (j, ts) in times.iter_mut().enumerate() {
@@ -232,10 +232,15 @@ pub fn interleaved() {
                             log_softmax_into(oo, xx, &p).unwrap();
                         }
                     }
-                    _ => {
+                    4 => {
                         for (ll, xx) in l.iter_mut().zip(x.chunks_exact(c)) {
                             *ll = logsumexp_with(xx, &p);
                         }
+                    }
+                    _ => {
+                        let xv = ndarray::ArrayView2::from_shape((r, c), &x[..]).unwrap();
+                        let ov = ndarray::ArrayViewMut2::from_shape((r, c), &mut o[..]).unwrap();
+                        nd::softmax_into(ov, xv, -1, &p, nd::Par::Seq).unwrap();
                     }
                 }
                 std::hint::black_box((&mut o, &mut l));
