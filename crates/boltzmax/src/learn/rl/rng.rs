@@ -148,7 +148,7 @@ impl GammaShape {
 
     /// Marsaglia and Tsang's rejection loop for `Gamma(s, 1)` (`s` the
     /// shape, or shape + 1 below 1) from a first proposal `z`: accepted by
-    /// the squeeze `u < 1 - 0.0331 z^4`, else by the logarithmic test
+    /// the squeeze `u < 1 - 0.0331 z^4` or [`squeeze_q`]'s, else by the logarithmic test
     /// `ln u < z^2 / 2 + d (1 - v + ln v)`; a rejection starts over with a
     /// fresh normal. The logarithm is [`ln_pos`] (the same bits on every
     /// platform).
@@ -161,7 +161,10 @@ impl GammaShape {
                 let v = v * v * v;
                 let u = uniform_open(rng);
                 let z2 = z * z;
-                if u < 1.0 - 0.0331 * z2 * z2 || ln_pos(u) < 0.5 * z2 + d * (1.0 - v + ln_pos(v)) {
+                if u < 1.0 - 0.0331 * z2 * z2
+                    || u < 1.0 - squeeze_q(c * z, d)
+                    || ln_pos(u) < 0.5 * z2 + d * (1.0 - v + ln_pos(v))
+                {
                     return d * v;
                 }
             }
@@ -277,6 +280,7 @@ impl GammaBatch {
         let key = rng.next_u64();
         gamma_first_attempt(
             key,
+            n,
             &self.d,
             &self.c,
             &mut self.g,
@@ -325,6 +329,16 @@ impl GammaBatch {
     }
 }
 
+/// `out_i = x_i / (x_i + y_i)`: Beta draws from Gamma pairs.
+#[inline(always)]
+fn beta_ratios_body(x: &[f64], y: &[f64], out: &mut [f64]) {
+    for ((o, &a), &b) in out.iter_mut().zip(x).zip(y) {
+        *o = a / (a + b);
+    }
+}
+
+dispatch!(beta_ratios, beta_ratios_body, (x: &[f64], y: &[f64], out: &mut [f64]));
+
 /// The ziggurat's layer `i`, candidate magnitude `x` and sign bit from one
 /// `u64`, as [`standard_normal`] takes them.
 #[inline(always)]
@@ -344,6 +358,7 @@ fn ziggurat_point(bits: u64) -> (usize, f64, u64) {
 #[inline(always)]
 fn gamma_first_body(
     key: u64,
+    n: usize,
     d: &[f64],
     c: &[f64],
     g: &mut [f64],
@@ -352,6 +367,7 @@ fn gamma_first_body(
 ) {
     use super::ziggurat::X;
     let p = d.len();
+    assert!(n <= p && p == g.len() && p == redo.len() * GLANES);
     let c = &c[..p];
     let g = &mut g[..p];
     let (z2, u, v3, flag) = (
@@ -360,7 +376,10 @@ fn gamma_first_body(
         &mut s.v3[..p],
         &mut s.flag[..p],
     );
-    for j in 0..p {
+    // Only the n lanes in use: the padding keeps the flags of
+    // `Scratch::new` (accepted, no logarithm), and 8-lane vector
+    // iterations with a scalar remainder beat a padded vector iteration.
+    for j in 0..n {
         let (i, x, sign) = ziggurat_point(splitmix_at(key, j as u64));
         let fast = x < X[i + 1];
         let z = f64::from_bits(x.to_bits() | sign);
@@ -446,15 +465,17 @@ pub(crate) struct Scratch {
 impl Scratch {
     fn new(p: usize) -> Self {
         Scratch {
+            // Padding lanes: accepted (flag 1), and logarithms of 1 if
+            // their block runs the logarithmic test.
             z2: vec![0.0; p],
-            u: vec![0.0; p],
-            v3: vec![0.0; p],
-            flag: vec![0; p],
+            u: vec![1.0; p],
+            v3: vec![1.0; p],
+            flag: vec![1; p],
         }
     }
 }
 
-dispatch!(gamma_first_attempt, gamma_first_body, (key: u64, d: &[f64], c: &[f64], g: &mut [f64], redo: &mut [u8], s: &mut crate::learn::rl::rng::Scratch));
+dispatch!(gamma_first_attempt, gamma_first_body, (key: u64, n: usize, d: &[f64], c: &[f64], g: &mut [f64], redo: &mut [u8], s: &mut crate::learn::rl::rng::Scratch));
 
 /// A Beta(a, b) draw as `X / (X + Y)` from a batch of the two shapes.
 #[cfg(test)]
@@ -960,8 +981,8 @@ mod tests {
             let mut c = a.clone();
             for _ in 0..200 {
                 let key = rng.next_u64();
-                gamma_first_attempt(key, &b.d, &b.c, &mut b.g, &mut b.redo, &mut b.scratch);
-                gamma_first_body(key, &c.d, &c.c, &mut c.g, &mut c.redo, &mut c.scratch);
+                gamma_first_attempt(key, n, &b.d, &b.c, &mut b.g, &mut b.redo, &mut b.scratch);
+                gamma_first_body(key, n, &c.d, &c.c, &mut c.g, &mut c.redo, &mut c.scratch);
                 assert_eq!(b, c);
             }
         }

@@ -69,20 +69,25 @@ pub trait Policy {
 }
 
 /// The index of the largest `score`, ties broken uniformly at random (one
-/// draw only when there is a tie).
+/// draw only when there is a tie). NaN scores are never chosen unless all
+/// are NaN (then index 0).
+///
+/// Without data-dependent branches until the tie test: the maximum (a
+/// `maxsd` chain), then the count of entries equal to it and the first of
+/// them (conditional moves). Thompson sampling's argmax lands on a random
+/// arm each step, which made the one-pass loop with branches mispredict.
 #[inline]
 pub(crate) fn argmax_random_ties<R: Rng + ?Sized>(scores: &[f64], rng: &mut R) -> usize {
     let mut best = f64::NEG_INFINITY;
+    for &s in scores {
+        best = if s > best { s } else { best };
+    }
     let mut arg = 0;
     let mut ties = 0usize;
-    for (i, &s) in scores.iter().enumerate() {
-        if s > best {
-            best = s;
-            arg = i;
-            ties = 1;
-        } else if s == best {
-            ties += 1;
-        }
+    for (i, &s) in scores.iter().enumerate().rev() {
+        let eq = s == best;
+        ties += usize::from(eq);
+        arg = if eq { i } else { arg };
     }
     if ties <= 1 {
         return arg;

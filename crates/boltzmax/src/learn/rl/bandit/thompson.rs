@@ -4,7 +4,7 @@ use rand::Rng;
 
 use super::{Policy, argmax_random_ties, check_arms, check_positive};
 use crate::Result;
-use crate::learn::rl::rng::{GammaBatch, standard_normal};
+use crate::learn::rl::rng::{GammaBatch, beta_ratios, standard_normal};
 
 /// Thompson sampling for rewards in [0, 1] with a Beta(a0, b0) prior per
 /// arm (default Beta(1, 1), uniform): draw `theta_i ~ Beta(a_i, b_i)` and
@@ -86,9 +86,7 @@ impl Policy for ThompsonBeta {
         let k = self.a.len();
         let g = self.gammas.draw(rng);
         let (x, y) = g.split_at(k);
-        for ((t, &x), &y) in self.draws.iter_mut().zip(x).zip(y) {
-            *t = x / (x + y);
-        }
+        beta_ratios(x, y, &mut self.draws);
         argmax_random_ties(&self.draws, rng)
     }
 
