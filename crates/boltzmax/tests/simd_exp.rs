@@ -195,6 +195,12 @@ fn f64_args() -> Vec<f64> {
     v.extend((0..200_000).map(|_| -708.0 - rng.random::<f64>() * 38.0));
     // Around the reduction's switch points r = +-ln2/2.
     v.extend((0..100_000).map(|i| -0.346_573_590_279_972_6 + (i as f64 - 50_000.0) * 1e-12));
+    // Around the table reduction's switch points (AVX-512), z log2 e =
+    // (k + 1/2)/16: r = +-ln2/32 there.
+    for k in [0.0, 1.0, 7.0, 8.0, 15.0, 16.0, 160.0, 17_000.0] {
+        let c = -(k + 0.5) / 16.0 * std::f64::consts::LN_2;
+        v.extend((0..10_000).map(|i| c + (i as f64 - 5_000.0) * 1e-13 * (1.0 + k)));
+    }
     v
 }
 

@@ -1025,6 +1025,44 @@ pub(super) mod consts {
     #[cfg(target_arch = "x86_64")]
     pub const Q16_F32: [f32; 3] = [1.0, 0.500_016_2, 0.166_660_74];
 
+    /// `1.5 * 2^48`, whose ulp is 1/16: adding it rounds to a multiple
+    /// of 1/16 (the table exp of AVX-512, f64).
+    #[cfg(target_arch = "x86_64")]
+    pub const ROUND16_F64: f64 = 422_212_465_065_984.0;
+    /// `2^(j/16)` for `j = 0..16`, each correctly rounded to f64 (mpmath,
+    /// 60 digits).
+    #[cfg(target_arch = "x86_64")]
+    pub const EXP2_16_F64: [f64; 16] = [
+        f64::from_bits(0x3ff0_0000_0000_0000),
+        f64::from_bits(0x3ff0_b558_6cf9_890f),
+        f64::from_bits(0x3ff1_72b8_3c7d_517b),
+        f64::from_bits(0x3ff2_387a_6e75_6238),
+        f64::from_bits(0x3ff3_06fe_0a31_b715),
+        f64::from_bits(0x3ff3_dea6_4c12_3422),
+        f64::from_bits(0x3ff4_bfda_d536_2a27),
+        f64::from_bits(0x3ff5_ab07_dd48_5429),
+        f64::from_bits(0x3ff6_a09e_667f_3bcd),
+        f64::from_bits(0x3ff7_a114_73eb_0187),
+        f64::from_bits(0x3ff8_ace5_422a_a0db),
+        f64::from_bits(0x3ff9_c491_82a3_f090),
+        f64::from_bits(0x3ffa_e89f_995a_d3ad),
+        f64::from_bits(0x3ffc_199b_dd85_529c),
+        f64::from_bits(0x3ffd_5818_dcfb_a487),
+        f64::from_bits(0x3ffe_a4af_a2a4_90da),
+    ];
+    /// `q(r) ~ (e^r - 1)/r` on `|r| <= ln 2 / 32`, coefficients of `r^0
+    /// ..= r^5`: `1 + r h(r)` with `h` interpolating `(e^r - 1 - r)/r^2`
+    /// at the five Chebyshev nodes (mpmath, 60 digits); relative error of
+    /// `1 + r q(r)` with these rounded coefficients 2.8e-17 (0.13 ulp).
+    #[cfg(target_arch = "x86_64")]
+    pub const Q16_F64: [f64; 6] = [
+        1.0,
+        0.5,
+        0.166_666_666_653_016_9,
+        0.041_666_666_664_960_45,
+        0.008_333_449_701_253_456,
+        0.001_388_903_434_859_946_4,
+    ];
     pub const LOG2E_F64: f64 = std::f64::consts::LOG2_E;
     pub const LN2_HI_F64: f64 = std::f64::consts::LN_2;
     pub const LN2_LO_F64: f64 = 2.319_046_813_846_299_6e-17;

@@ -255,20 +255,35 @@ unsafe impl Vector for F64x8 {
     fn add_unless(self, m: __mmask8, e: Self) -> Self {
         unsafe { F64x8(_mm512_mask_add_pd(self.0, !m, self.0, e.0)) }
     }
+    /// The table variant, as for f32 (see `consts::EXP2_16_F64`): `t` a
+    /// multiple of 1/16, `2^(j/16)` from two registers by `vpermt2pd`,
+    /// `e^r` on `|r| <= ln 2 / 32` as `1 + r q(r)` with `q` of degree 5
+    /// (against degree 10 on `|r| <= ln 2 / 2`): ten FMA-unit operations
+    /// instead of fourteen, for a table entry rounded once (half an ulp).
     #[inline(always)]
     fn exp(self) -> Self {
         unsafe {
+            // max(lo, z) returns z when z is NaN (the second operand).
             let z = _mm512_max_pd(_mm512_set1_pd(Z_MIN_F64), self.0);
-            let big = _mm512_set1_pd(ROUND_F64);
-            let n = _mm512_sub_pd(_mm512_fmadd_pd(z, _mm512_set1_pd(LOG2E_F64), big), big);
-            let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI_F64), z);
-            let r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO_F64), r);
-            let mut q = _mm512_set1_pd(Q_F64[10]);
-            for c in Q_F64[..10].iter().rev() {
+            // a = big + t, t = z log2 e rounded to a multiple of 1/16: the
+            // low four bits of a's representation are the table index.
+            let big = _mm512_set1_pd(ROUND16_F64);
+            let a = _mm512_fmadd_pd(z, _mm512_set1_pd(LOG2E_F64), big);
+            let t = _mm512_sub_pd(a, big);
+            let r = _mm512_fnmadd_pd(t, _mm512_set1_pd(LN2_HI_F64), z);
+            let r = _mm512_fnmadd_pd(t, _mm512_set1_pd(LN2_LO_F64), r);
+            let mut q = _mm512_set1_pd(Q16_F64[5]);
+            for c in Q16_F64[..5].iter().rev() {
                 q = _mm512_fmadd_pd(q, r, _mm512_set1_pd(*c));
             }
-            let e = _mm512_fmadd_pd(q, r, _mm512_set1_pd(1.0));
-            F64x8(_mm512_scalef_pd(e, n))
+            let p = _mm512_permutex2var_pd(
+                _mm512_loadu_pd(EXP2_16_F64.as_ptr()),
+                _mm512_castpd_si512(a),
+                _mm512_loadu_pd(EXP2_16_F64.as_ptr().add(8)),
+            );
+            // 2^(j/16) e^r = p + (p r) q(r), one rounding at the end.
+            let y = _mm512_fmadd_pd(_mm512_mul_pd(p, r), q, p);
+            F64x8(_mm512_scalef_pd(y, t))
         }
     }
     #[inline(always)]

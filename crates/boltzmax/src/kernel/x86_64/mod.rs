@@ -14,14 +14,18 @@
 //! and rounded once for subnormal ones: AVX-512 uses `vscalefps/pd`; AVX2
 //! adds `n` to the exponent bits, and where a lane's result may be
 //! subnormal multiplies by `2^(n - n/2)` and then `2^(n/2)`, both normal.
-//! AVX-512's f32 exp is the table variant (`2^(j/16)` from one `vpermps`,
-//! a cubic on `|r| <= ln 2 / 32`), two FMA-unit operations shorter.
+//! AVX-512's exps are table variants: f32 takes `2^(j/16)` from one
+//! `vpermps` and a cubic on `|r| <= ln 2 / 32`, two FMA-unit operations
+//! shorter; f64 takes it from two registers (`vpermt2pd`) and a degree-6
+//! polynomial on the same range instead of degree 11 on `|r| <= ln 2 / 2`,
+//! four shorter (the rounded table entry costs up to half an ulp).
 //!
 //! Measured by `tests/simd_exp.rs` (3.8 million f32 arguments covering
-//! [-104, 0], 0.8 million f64 ones covering [-746, 0], both including the
-//! subnormal range): worst 0.90 ulp in f32 on AVX2 and 0.99 on AVX-512
-//! (the table variant; 0.9998 over every f32 in [-104, 0]), 0.90 ulp in
-//! f64, 0.88-0.95 ulp where the result is subnormal; the tests assert 2.
+//! [-104, 0], 0.88 million f64 ones covering [-746, 0], both including the
+//! subnormal range and the reductions' switch points): worst 0.90 ulp in
+//! f32 on AVX2 and 0.99 on AVX-512 (0.9998 over every f32 in [-104, 0]),
+//! 0.90 ulp in f64 on AVX2 and 1.22 on AVX-512, 0.88-1.05 ulp where the
+//! result is subnormal; the tests assert 2.
 //!
 //! The stores multiply by `1/denom` rounded to the element type instead
 //! of dividing: one extra rounding, so a stored probability is within
