@@ -193,10 +193,17 @@ const GLANES: usize = 8;
 /// generator), eight lanes at a time.
 #[inline(always)]
 fn splitmix_at(key: u64, n: u64) -> u64 {
-    let mut z = key.wrapping_add(
-        n.wrapping_add(1)
-            .wrapping_mul(crate::sample::SplitMix64::GAMMA),
-    );
+    splitmix_mix(
+        key.wrapping_add(
+            n.wrapping_add(1)
+                .wrapping_mul(crate::sample::SplitMix64::GAMMA),
+        ),
+    )
+}
+
+/// SplitMix64's output function of a state.
+#[inline(always)]
+fn splitmix_mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -379,13 +386,20 @@ fn gamma_first_body(
     // Only the n lanes in use: the padding keeps the flags of
     // `Scratch::new` (accepted, no logarithm), and 8-lane vector
     // iterations with a scalar remainder beat a padded vector iteration.
+    // SplitMix64's states for outputs j and p + j, stepped as induction
+    // variables (an addition per lane, not a multiplication).
+    let gamma = crate::sample::SplitMix64::GAMMA;
+    let mut state_z = key;
+    let mut state_u = key.wrapping_add((p as u64).wrapping_mul(gamma));
     for j in 0..n {
-        let (i, x, sign) = ziggurat_point(splitmix_at(key, j as u64));
+        state_z = state_z.wrapping_add(gamma);
+        state_u = state_u.wrapping_add(gamma);
+        let (i, x, sign) = ziggurat_point(splitmix_mix(state_z));
         let fast = x < X[i + 1];
         let z = f64::from_bits(x.to_bits() | sign);
         let v = 1.0 + c[j] * z;
         let vvv = v * v * v;
-        let uu = crate::sample::open01(splitmix_at(key, (p + j) as u64));
+        let uu = crate::sample::open01(splitmix_mix(state_u));
         let zz = z * z;
         let sq = (uu < 1.0 - 0.0331 * zz * zz) | (uu < 1.0 - squeeze_q(c[j] * z, d[j]));
         g[j] = d[j] * vvv;
@@ -399,11 +413,9 @@ fn gamma_first_body(
     for (blk, r) in redo.iter_mut().enumerate() {
         let lo = blk * GLANES;
         let f: &mut [u8; GLANES] = (&mut flag[lo..lo + GLANES]).try_into().expect("block");
-        let mut need_log = false;
-        for &fl in f.iter() {
-            need_log |= fl == 2;
-        }
-        if need_log {
+        // Flags are 0, 1 or 2: bit 1 of a byte marks a logarithmic test.
+        let word = u64::from_le_bytes(*f);
+        if word & 0x0202_0202_0202_0202 != 0 {
             let ub: &[f64; GLANES] = u[lo..lo + GLANES].try_into().expect("block");
             let vb: &[f64; GLANES] = v3[lo..lo + GLANES].try_into().expect("block");
             let zb: &[f64; GLANES] = z2[lo..lo + GLANES].try_into().expect("block");
@@ -420,11 +432,11 @@ fn gamma_first_body(
                 f[l] -= pass[l] & (f[l] >> 1);
             }
         }
-        let mut m = 0u8;
-        for (l, &fl) in f.iter().enumerate() {
-            m |= u8::from(fl != 1) << l;
-        }
-        *r = m;
+        // Bit 0 of each byte of `word ^ 0x01..01` is set where the flag is
+        // not 1 (0 -> 1, 2 -> 3); the multiplication gathers the eight
+        // bits into the top byte, lane l at bit l.
+        let word = u64::from_le_bytes(*f) ^ 0x0101_0101_0101_0101;
+        *r = ((word & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8;
     }
 }
 
