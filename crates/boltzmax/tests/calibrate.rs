@@ -200,6 +200,29 @@ fn probabilities_with_zeros_are_masked_classes() {
     );
     assert_eq!(a.beta, b.beta);
     assert_eq!(a.nll, b.nll);
+    // Every derivative the fit steps with, the third (Halley's) included:
+    // 0 * -inf made it NaN for masked classes once.
+    for beta in [0.3, 1.0, 2.5] {
+        let (o3, o2) = (
+            temperature_objective(&z3, 3, &y, beta).unwrap(),
+            temperature_objective(&z2, 2, &y, beta).unwrap(),
+        );
+        assert_eq!(
+            (
+                o3.nll,
+                o3.derivative,
+                o3.second_derivative,
+                o3.third_derivative
+            ),
+            (
+                o2.nll,
+                o2.derivative,
+                o2.second_derivative,
+                o2.third_derivative
+            ),
+            "beta {beta}"
+        );
+    }
 }
 
 /// The hand-computed case: five rows of two classes, given as

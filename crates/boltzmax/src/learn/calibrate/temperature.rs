@@ -194,20 +194,27 @@ fn block(d: &[f64], argmax: &[usize], dy: &[f64], k: usize, beta: f64, e: &mut [
         let (mut a2, mut a3) = ([0.0; 4], [0.0; 4]);
         for (ev, rv) in e.chunks_exact(4).zip(row.chunks_exact(4)) {
             for l in 0..4 {
+                // A masked class has c = -inf: both its terms must be 0,
+                // and 0 * c would be NaN.
                 let c = rv[l] - mean_d;
                 let t = ev[l] * c * c;
-                let t = if ev[l] > 0.0 { t } else { 0.0 };
+                let (t, t3) = if ev[l] > 0.0 { (t, t * c) } else { (0.0, 0.0) };
                 a2[l] += t;
-                a3[l] += t * c;
+                a3[l] += t3;
             }
         }
         let mut var = (a2[0] + a2[1]) + (a2[2] + a2[3]);
         let mut third = (a3[0] + a3[1]) + (a3[2] + a3[3]);
         for (&ej, &v) in e[k4..].iter().zip(&row[k4..]) {
             let c = v - mean_d;
-            let t = if ej > 0.0 { ej * c * c } else { 0.0 };
+            let (t, t3) = if ej > 0.0 {
+                let t = ej * c * c;
+                (t, t * c)
+            } else {
+                (0.0, 0.0)
+            };
             var += t;
-            third += t * c;
+            third += t3;
         }
         p.f += s.ln_1p() - beta * dy;
         p.g += mean_d - dy;
