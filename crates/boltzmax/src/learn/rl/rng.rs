@@ -996,6 +996,26 @@ mod tests {
                 gamma_first_attempt(key, n, &b.d, &b.c, &mut b.g, &mut b.redo, &mut b.scratch);
                 gamma_first_body(key, n, &c.d, &c.c, &mut c.g, &mut c.redo, &mut c.scratch);
                 assert_eq!(b, c);
+                // And the AVX2 build where the CPU has AVX2 (the dispatch
+                // above takes AVX-512 when it is there).
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    let mut e = a.clone();
+                    // SAFETY: AVX2 was just detected.
+                    unsafe {
+                        gamma_first_attempt::avx2(
+                            key,
+                            n,
+                            &e.d,
+                            &e.c,
+                            &mut e.g,
+                            &mut e.redo,
+                            &mut e.scratch,
+                        );
+                    }
+                    assert_eq!(e.g, c.g);
+                    assert_eq!(e.redo, c.redo);
+                }
             }
         }
     }
