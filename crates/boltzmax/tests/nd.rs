@@ -218,12 +218,19 @@ fn errors_name_the_axis_and_shapes() {
 }
 
 /// Batches whose rows are longer than one kernel block (the one-pass
-/// softmax) and fit in the batch size where rows are paired: the
-/// sequential batch path, the threaded lanes and the slice function give
-/// the same bits, with each row's maximum in a late block.
+/// softmax; from 16 KiB also the one-pass log-softmax) and fit in the
+/// batch size where rows are paired: the sequential batch path, the
+/// threaded lanes and the slice function give the same bits, with each
+/// row's maximum in a late block.
 #[test]
 fn long_rows_in_small_batches_match_the_slice_functions() {
-    let (rows, n) = (8, 3000);
+    for n in [3000, 5000] {
+        long_rows_match(n);
+    }
+}
+
+fn long_rows_match(n: usize) {
+    let rows = 8;
     let x = Array::from_shape_fn((rows, n), |(r, i)| {
         if i == n - 1 - 97 * r {
             4.0_f32
