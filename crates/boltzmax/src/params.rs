@@ -127,6 +127,19 @@ impl<F: Real> Scaling<F> {
         matches!(self, Scaling::Mul(b) if b < F::ZERO)
     }
 
+    /// [`Scaling::apply`] with the operands and the scale widened to f64
+    /// (`Uniform` counting as `One`): the exponent of the factor that moves
+    /// a block stored relative to one shift to another.
+    #[inline(always)]
+    pub(crate) fn apply_f64(self, x: F, m: F) -> f64 {
+        let s = match self {
+            Scaling::One | Scaling::Uniform => Scaling::One,
+            Scaling::Div(t) => Scaling::Div(t.to_f64()),
+            Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
+        };
+        s.apply(x.to_f64(), m.to_f64())
+    }
+
     /// `z = scale(x - m)`, falling back to `scale(x) - scale(m)` where the
     /// subtraction overflows but the scaled difference may not.
     #[inline(always)]

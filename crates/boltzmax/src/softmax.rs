@@ -26,7 +26,7 @@
 //! `log_softmax_i = z_i - log1p(s)`.
 
 use crate::error::{Error, Result};
-use crate::kernel::{BLOCK, ExpSum, FUSED_MIN_BYTES, Kernels};
+use crate::kernel::{BLOCK, ExpSum, FUSED_MIN_BYTES, Kernels, MaxExpSumStore};
 use crate::params::{Params, Scaling, UndefinedRows};
 use crate::real::Real;
 
@@ -353,35 +353,40 @@ fn paired_batch<F: Real>(x: &[F], scaling: Scaling<F>) -> bool {
 /// row, nothing beside the row's own cost).
 const STACK_SHIFTS: usize = 256;
 
-/// The per-block shifts of a one-pass row of `len` entries.
-fn block_shifts<'a, F: Real>(
-    stack: &'a mut [F; STACK_SHIFTS],
-    heap: &'a mut Vec<F>,
-    len: usize,
-) -> &'a mut [F] {
-    let blocks = len.div_ceil(BLOCK);
-    if blocks <= STACK_SHIFTS {
+/// A regular row in one pass over `x`: `store` (a one-pass kernel that
+/// records each block's shift) then `finish` with the shifts, the maximum
+/// and the sum; `false` (with `out` partly written) if the row is not
+/// regular, for the caller's plan to write every entry.
+fn one_pass<F: Real>(
+    out: &mut [F],
+    x: &[F],
+    scaling: Scaling<F>,
+    store: MaxExpSumStore<F>,
+    finish: impl FnOnce(&mut [F], &[F], F, ExpSum),
+) -> bool {
+    let blocks = x.len().div_ceil(BLOCK);
+    let mut stack = [F::ZERO; STACK_SHIFTS];
+    let mut heap = Vec::new();
+    let shifts: &mut [F] = if blocks <= STACK_SHIFTS {
         &mut stack[..blocks]
     } else {
         heap.resize(blocks, F::ZERO);
-        heap
-    }
-}
-
-/// softmax of a regular row in one pass over `x`; `false` (with `out`
-/// partly written) if the row is not regular, for the caller's plan to
-/// write every entry.
-fn softmax_one_pass<F: Real>(k: &Kernels<F>, out: &mut [F], x: &[F], scaling: Scaling<F>) -> bool {
-    let mut stack = [F::ZERO; STACK_SHIFTS];
-    let mut heap = Vec::new();
-    let shifts = block_shifts(&mut stack, &mut heap, x.len());
-    match (k.max_exp_sum_store)(out, x, scaling, shifts) {
+        &mut heap
+    };
+    match store(out, x, scaling, shifts) {
         Some((m, e)) => {
-            (k.scale_blocks)(out, shifts, m, scaling, 1.0 + e.rest());
+            finish(out, shifts, m, e);
             true
         }
         None => false,
     }
+}
+
+/// softmax of a regular row in one pass over `x` (see [`one_pass`]).
+fn softmax_one_pass<F: Real>(k: &Kernels<F>, out: &mut [F], x: &[F], scaling: Scaling<F>) -> bool {
+    one_pass(out, x, scaling, k.max_exp_sum_store, |o, sh, m, e| {
+        (k.scale_blocks)(o, sh, m, scaling, 1.0 + e.rest())
+    })
 }
 
 /// Rows of at least [`FUSED_MIN_BYTES`] take log-softmax in one pass over
@@ -397,25 +402,16 @@ fn log_one_pass_row<F: Real>(len: usize, scaling: Scaling<F>) -> bool {
         && scaling != Scaling::Uniform
 }
 
-/// log-softmax of a regular row in one pass over `x`; `false` (with `out`
-/// partly written) if the row is not regular, for the caller's plan to
-/// write every entry.
+/// log-softmax of a regular row in one pass over `x` (see [`one_pass`]).
 fn log_softmax_one_pass<F: Real>(
     k: &Kernels<F>,
     out: &mut [F],
     x: &[F],
     scaling: Scaling<F>,
 ) -> bool {
-    let mut stack = [F::ZERO; STACK_SHIFTS];
-    let mut heap = Vec::new();
-    let shifts = block_shifts(&mut stack, &mut heap, x.len());
-    match (k.max_z_sum_store)(out, x, scaling, shifts) {
-        Some((m, e)) => {
-            (k.shift_blocks)(out, shifts, m, scaling, F::from_f64(e.rest().ln_1p()));
-            true
-        }
-        None => false,
-    }
+    one_pass(out, x, scaling, k.max_z_sum_store, |o, sh, m, e| {
+        (k.shift_blocks)(o, sh, m, scaling, F::from_f64(e.rest().ln_1p()))
+    })
 }
 
 /// softmax of `x` into `out` with the kernels `k` (any table, for tests).

@@ -191,15 +191,12 @@ pub fn max_z_sum_store<F: Real>(
     scaling: Scaling<F>,
     shifts: &mut [F],
 ) -> Option<(F, ExpSum)> {
-    let m = max(x);
-    if !m.is_finite() {
-        return None;
-    }
+    let (m, e) = max_exp_sum(x, scaling)?;
     shifts[..x.len().div_ceil(super::BLOCK)].fill(m);
     for (o, &v) in out.iter_mut().zip(x) {
         *o = scaling.apply(v, m);
     }
-    Some((m, exp_sum(x, m, scaling)))
+    Some((m, e))
 }
 
 /// Block `j` of `out` minus `scale(m - shifts[j]) + c` (in f64, rounded
@@ -211,12 +208,7 @@ pub fn shift_blocks<F: Real>(out: &mut [F], shifts: &[F], m: F, scaling: Scaling
         } else if sh == F::NEG_INFINITY {
             continue;
         } else {
-            let s64 = match scaling {
-                Scaling::One | Scaling::Uniform => Scaling::One,
-                Scaling::Div(t) => Scaling::Div(t.to_f64()),
-                Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
-            };
-            F::from_f64(c.to_f64() - s64.apply(sh.to_f64(), m.to_f64()))
+            F::from_f64(c.to_f64() - scaling.apply_f64(sh, m))
         };
         for o in b.iter_mut() {
             *o -= d;

@@ -584,18 +584,7 @@ pub(crate) fn exp_sum<V: Vector>(x: &[V::F], m: V::F, scaling: Scaling<V::F>) ->
 /// relative to the shift `old` to the larger shift `new`.
 #[inline(always)]
 pub(crate) fn rescale<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
-    exponent(scaling, old, new).exp()
-}
-
-/// `scale(old - new)` in f64, the exponent of [`rescale`].
-#[inline(always)]
-fn exponent<F: Real>(scaling: Scaling<F>, old: F, new: F) -> f64 {
-    let s = match scaling {
-        Scaling::One | Scaling::Uniform => Scaling::One,
-        Scaling::Div(t) => Scaling::Div(t.to_f64()),
-        Scaling::Mul(b) => Scaling::Mul(b.to_f64()),
-    };
-    s.apply(old.to_f64(), new.to_f64())
+    scaling.apply_f64(old, new).exp()
 }
 
 /// The one pass of [`max_exp_sum`]; with `STORE` = [`EXPS`] (or [`ZS`])
@@ -767,7 +756,7 @@ pub(crate) fn shift_blocks<V: Vector>(
         } else if sh == V::F::NEG_INFINITY {
             continue;
         } else {
-            V::F::from_f64(c.to_f64() - exponent(scaling, sh, m))
+            V::F::from_f64(c.to_f64() - scaling.apply_f64(sh, m))
         };
         let p = b.as_mut_ptr();
         // SAFETY: in place, `b.len()` elements.
