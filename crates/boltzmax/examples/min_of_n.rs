@@ -8,7 +8,8 @@
 //! `ab`: the large shapes, every function timed in turn within each of 41
 //! rounds so that a disturbance hits all of them alike, minimum and
 //! median; `stores`: ordinary against non-temporal stores on a 64 MiB
-//! stream, per 16 KiB row, AVX-512 only).
+//! stream, per 16 KiB row, AVX-512 only; `axis`: the n-d functions along
+//! axis 0 against axis 1 of the same C-ordered arrays, beside a copy).
 use boltzmax::*;
 use std::time::Instant;
 fn t<Fn_: FnMut()>(mut f: Fn_, n: usize) -> f64 {
@@ -34,6 +35,10 @@ fn main() {
     ];
     if args.len() > 1 && args[1] == "k" {
         kernels_micro();
+        return;
+    }
+    if args.len() > 1 && args[1] == "axis" {
+        axis0();
         return;
     }
     if args.len() > 1 && args[1] == "ab" {
@@ -315,4 +320,72 @@ pub fn stores() {
     }
     println!("ns/elem: min (median) of 31 interleaved rounds, 4096x4096 f32");
     report("stores", &names, &mut times);
+}
+
+/// The n-d functions along axis 0 (lanes side by side, the vertical
+/// passes) and along axis 1 (contiguous rows) of C-ordered f32 arrays,
+/// one thread, beside a copy of the same bytes (ns per element, minimum).
+fn axis0() {
+    let p = Params::<f32>::default();
+    println!(
+        "{:>12} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "shape", "copy", "smax0", "lsmax0", "lse0", "smax1", "lsmax1", "lse1"
+    );
+    for (r, c) in [
+        (4096, 4096),
+        (16384, 1024),
+        (1024, 4096),
+        (1024, 1000),
+        (65536, 64),
+        (64, 65536),
+        (4, 262144),
+    ] {
+        let n = r * c;
+        let x: Vec<f32> = (0..n)
+            .map(|i| (((i as u64 * 2654435761) % 10007) as f32 / 10007.0 - 0.5) * 14.0)
+            .collect();
+        let xv = ndarray::ArrayView2::from_shape((r, c), &x[..]).unwrap();
+        let mut o = ndarray::Array2::<f32>::zeros((r, c));
+        let cp = t(
+            || {
+                o.as_slice_mut().unwrap().copy_from_slice(&x);
+                std::hint::black_box(&mut o);
+            },
+            n,
+        );
+        let mut row = Vec::new();
+        for axis in [0, 1] {
+            row.push(t(
+                || {
+                    nd::softmax_into(o.view_mut(), xv, axis, &p, nd::Par::Seq).unwrap();
+                    std::hint::black_box(&mut o);
+                },
+                n,
+            ));
+            row.push(t(
+                || {
+                    nd::log_softmax_into(o.view_mut(), xv, axis, &p, nd::Par::Seq).unwrap();
+                    std::hint::black_box(&mut o);
+                },
+                n,
+            ));
+            row.push(t(
+                || {
+                    std::hint::black_box(nd::logsumexp(xv, axis, &p, nd::Par::Seq).unwrap());
+                },
+                n,
+            ));
+        }
+        println!(
+            "{:>12} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3} {:7.3}",
+            format!("{r}x{c}"),
+            cp,
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5]
+        );
+    }
 }

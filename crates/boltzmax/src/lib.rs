@@ -58,6 +58,7 @@
 #![warn(rustdoc::broken_intra_doc_links)]
 
 pub mod backward;
+mod cols;
 pub mod error;
 pub mod kernel;
 pub mod learn;

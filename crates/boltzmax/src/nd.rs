@@ -66,6 +66,7 @@ use ndarray::{
     Dimension, Ix2, RemoveAxis, s,
 };
 
+use crate::cols::{self, Vertical};
 use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::real::Real;
@@ -152,6 +153,10 @@ struct Panel<'a, F> {
     b: Option<ArrayView2<'a, F>>,
     out: ArrayViewMut2<'a, F>,
     out2: Option<ArrayViewMut2<'a, F>>,
+    /// Wide enough for the vertical passes, decided before any split
+    /// between threads (so a lane's path, and its bits, do not depend on
+    /// the thread count).
+    wide: bool,
 }
 
 fn two_d<'a, T>(v: ArrayViewD<'a, T>) -> ArrayView2<'a, T> {
@@ -193,6 +198,7 @@ impl<'a, F: Real> Parts<'a, F> {
                 b: self.b.map(two_d),
                 out: two_d_mut(self.out),
                 out2: self.out2.map(two_d_mut),
+                wide: false,
             });
             return;
         }
@@ -240,6 +246,7 @@ impl<'a, F: Real> Panel<'a, F> {
                 b: b1,
                 out: o1,
                 out2: p1,
+                wide: self.wide,
             },
             Panel {
                 x: x2,
@@ -247,12 +254,14 @@ impl<'a, F: Real> Panel<'a, F> {
                 b: b2,
                 out: o2,
                 out2: p2,
+                wide: self.wide,
             },
         )
     }
 
-    /// Runs `lane` on every lane of the panel.
-    fn run(mut self, lane: &LaneFn<F>) {
+    /// Runs `lane` on every lane of the panel, or the vertical passes
+    /// (`vertical`: which function, with its parameters) where they apply.
+    fn run(mut self, lane: &LaneFn<F>, vertical: Option<(Vertical, &Params<F>)>) {
         let (n, c) = self.x.dim();
         let n_out = self.out.nrows();
         // Lanes that are slices already: no copies.
@@ -281,6 +290,36 @@ impl<'a, F: Real> Panel<'a, F> {
                     mask.as_ref().map(|v| v.to_slice().expect("contiguous")),
                     b.as_ref().map(|v| v.to_slice().expect("contiguous")),
                 );
+            }
+            return;
+        }
+        // Rows of neighbouring lanes side by side: the vertical passes
+        // (no copies), every lane with an edge case left to `lane`.
+        let unit = |s: &[isize]| c <= 1 || s[1] == 1;
+        if let Some((what, params)) = vertical
+            && n > 0
+            && self.wide
+            && self.mask.is_none()
+            && self.b.is_none()
+            && self.out2.is_none()
+            && cols::applies(params)
+            && unit(self.x.strides())
+            && (what == Vertical::Logsumexp || unit(self.out.strides()))
+        {
+            let irregular = cols::run(
+                F::kernels(),
+                what,
+                self.x.view(),
+                self.out.view_mut(),
+                params,
+            );
+            for j in irregular {
+                let x = self.x.column(j).to_vec();
+                let mut o = vec![F::ZERO; n_out];
+                lane(&mut o, None, &x, None, None);
+                for (d, v) in self.out.column_mut(j).iter_mut().zip(o) {
+                    *d = v;
+                }
             }
             return;
         }
@@ -345,6 +384,10 @@ fn split_opt<'a, T>(
     }
 }
 
+/// Fewest lanes side by side for the vertical passes ([`crate::cols`]);
+/// fewer go through the copies, whose long lanes fill whole vectors.
+const VERTICAL_MIN_LANES: usize = 8;
+
 /// Scratch elements per block of lanes in the strided path.
 const BLOCK_ELEMS: usize = 65536;
 /// Padding between the lanes' copies in the strided path's scratch (a
@@ -400,7 +443,13 @@ fn run_units<T: Send>(units: Vec<T>, groups: usize, f: &(dyn Fn(T) + Sync)) {
 
 /// The engine behind every function of this module. `parts` are views of
 /// equal rank; `ax` is resolved; shapes are checked.
-fn drive<F: Real>(parts: Parts<'_, F>, ax: usize, par: Par, lane: &LaneFn<F>) {
+fn drive<F: Real>(
+    parts: Parts<'_, F>,
+    ax: usize,
+    par: Par,
+    lane: &LaneFn<F>,
+    vertical: Option<(Vertical, &Params<F>)>,
+) {
     let n = parts.x.shape()[ax];
     let elements = parts.x.len();
     let threads = thread_count(par, elements);
@@ -438,6 +487,9 @@ fn drive<F: Real>(parts: Parts<'_, F>, ax: usize, par: Par, lane: &LaneFn<F>) {
     };
     let mut panels = Vec::new();
     parts.into_panels(&mut panels);
+    for p in &mut panels {
+        p.wide = p.lanes() >= VERTICAL_MIN_LANES;
+    }
     if threads > 1 {
         // Enough units for every thread: split wide panels along the lanes.
         let lanes: usize = panels.iter().map(|p| p.lanes()).sum();
@@ -453,7 +505,7 @@ fn drive<F: Real>(parts: Parts<'_, F>, ax: usize, par: Par, lane: &LaneFn<F>) {
         }
         panels = split;
     }
-    run_units(panels, threads, &|p: Panel<F>| p.run(lane));
+    run_units(panels, threads, &|p: Panel<F>| p.run(lane, vertical));
 }
 
 /// Fast path: every array in standard layout, the axis last.
@@ -586,7 +638,18 @@ fn elementwise_into<F: Real, D: Dimension>(
             };
             r.expect("lane lengths are checked above");
         };
-    drive(parts, ax, par, &lane);
+    let vertical = match what {
+        Elementwise::Softmax => Vertical::Softmax,
+        Elementwise::LogSoftmax => Vertical::LogSoftmax,
+    };
+    let masked = parts.mask.is_some();
+    drive(
+        parts,
+        ax,
+        par,
+        &lane,
+        (!masked).then_some((vertical, params)),
+    );
     Ok(())
 }
 
@@ -760,7 +823,14 @@ fn lse_into<F: Real, D: RemoveAxis>(
             Some(m) => slice::logsumexp_masked(x, m, params).expect("lengths are checked"),
         };
     };
-    drive(parts, ax, par, &lane);
+    let masked = parts.mask.is_some();
+    drive(
+        parts,
+        ax,
+        par,
+        &lane,
+        (!masked).then_some((Vertical::Logsumexp, params)),
+    );
     Ok(())
 }
 
@@ -878,6 +948,6 @@ pub fn logsumexp_weighted_into<F: Real, D: RemoveAxis>(
         o[0] = r.log_abs;
         o2.expect("sign")[0] = r.sign;
     };
-    drive(parts, ax, par, &lane);
+    drive(parts, ax, par, &lane, None);
     Ok(())
 }

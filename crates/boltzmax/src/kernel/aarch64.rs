@@ -422,6 +422,47 @@ fn log_store_in_place<V: Vector>(x: &mut [V::F], m: V::F, s: Scaling<V::F>, c: V
     unsafe { simd::log_store::<V>(p, p, x.len(), m, s, c) }
 }
 
+fn cols_max<V: Vector>(x: super::Lanes<V::F>, m: &mut [V::F], nan: &mut [V::F]) {
+    let a = super::cols_args(None, x, &[m.len(), nan.len()]);
+    // SAFETY: as in `cols_exp_sum`.
+    unsafe { simd::cols_max::<V>(a, m.as_mut_ptr(), nan.as_mut_ptr()) }
+}
+fn cols_exp_sum<V: Vector>(
+    out: Option<super::LanesMut<V::F>>,
+    x: super::Lanes<V::F>,
+    m: &[V::F],
+    s: Scaling<V::F>,
+    acc: &mut [V::F],
+    ties: &mut [V::F],
+) {
+    let a = super::cols_args(out, x, &[m.len(), acc.len(), ties.len()]);
+    // SAFETY: the block's elements are valid (`Lanes`, `LanesMut`); the
+    // per-lane slices cover its width and overlap neither it nor each other.
+    unsafe { simd::cols_exp_sum::<V>(a, m.as_ptr(), s, acc.as_mut_ptr(), ties.as_mut_ptr()) }
+}
+fn cols_exp_times<V: Vector>(
+    out: super::LanesMut<V::F>,
+    x: super::Lanes<V::F>,
+    m: &[V::F],
+    s: Scaling<V::F>,
+    k: &[V::F],
+) {
+    let a = super::cols_args(Some(out), x, &[m.len(), k.len()]);
+    // SAFETY: as in `cols_exp_sum`.
+    unsafe { simd::cols_map::<V, _>(a, m.as_ptr(), s, k.as_ptr(), simd::ExpTimesLane) }
+}
+fn cols_minus<V: Vector>(
+    out: super::LanesMut<V::F>,
+    x: super::Lanes<V::F>,
+    m: &[V::F],
+    s: Scaling<V::F>,
+    k: &[V::F],
+) {
+    let a = super::cols_args(Some(out), x, &[m.len(), k.len()]);
+    // SAFETY: as in `cols_exp_sum`.
+    unsafe { simd::cols_map::<V, _>(a, m.as_ptr(), s, k.as_ptr(), simd::MinusLane) }
+}
+
 /// The table of vector type `V`. Plain functions, no `#[target_feature]`
 /// wrappers as on x86_64: NEON is enabled for the whole crate here, so the
 /// generic bodies compile to NEON code as they are.
@@ -445,6 +486,10 @@ const fn table<V: Vector>() -> Kernels<V::F> {
         log_store: log_store::<V>,
         max_log_store: max_log_store::<V>,
         log_store_in_place: log_store_in_place::<V>,
+        cols_max: cols_max::<V>,
+        cols_exp_sum: cols_exp_sum::<V>,
+        cols_exp_times: cols_exp_times::<V>,
+        cols_minus: cols_minus::<V>,
     }
 }
 

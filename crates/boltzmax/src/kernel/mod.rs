@@ -28,7 +28,10 @@
 //! (`scalar`, or a table's name: `avx512`, `avx2`, `neon`) forces one, for
 //! tests and benchmarks; a name the CPU cannot run is ignored.
 
+use std::marker::PhantomData;
 use std::sync::OnceLock;
+
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 pub use crate::params::Scaling;
 
@@ -108,6 +111,154 @@ pub const BLOCK: usize = 1024;
 pub type MaxLogStore<F> =
     fn(next: &[F], out: &mut [F], x: &[F], m: F, scaling: Scaling<F>, c: F) -> F;
 
+/// A block of lanes laid side by side, read by the vertical kernels
+/// ([`Kernels::cols_exp_sum`], [`Kernels::cols_exp_times`],
+/// [`Kernels::cols_minus`]): `rows` rows of `width` lanes, lane `j` of
+/// row `i` at `i * stride + j` from the block's first element. Built from
+/// an ndarray view whose second axis has unit stride (so each row is a
+/// slice), it is how a softmax along a non-last axis of a C-ordered
+/// array is computed many lanes per instruction.
+#[derive(Debug, Clone, Copy)]
+pub struct Lanes<'a, F> {
+    ptr: *const F,
+    stride: isize,
+    rows: usize,
+    width: usize,
+    _view: PhantomData<&'a [F]>,
+}
+
+impl<'a, F> Lanes<'a, F> {
+    /// The view's lanes (its columns), or `None` unless its rows are
+    /// contiguous (unit stride along the second axis, or one column).
+    pub fn new(v: ArrayView2<'a, F>) -> Option<Self> {
+        let (rows, width) = v.dim();
+        if width > 1 && v.strides()[1] != 1 {
+            return None;
+        }
+        Some(Lanes {
+            ptr: v.as_ptr(),
+            stride: v.strides()[0],
+            rows,
+            width,
+            _view: PhantomData,
+        })
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Number of lanes.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// `(pointer, row stride, rows, width)`: every `ptr + i * stride + j`
+    /// with `i < rows`, `j < width` is readable while `'a` lasts.
+    #[allow(dead_code)]
+    pub(crate) fn raw(&self) -> (*const F, isize, usize, usize) {
+        (self.ptr, self.stride, self.rows, self.width)
+    }
+}
+
+/// The writable counterpart of [`Lanes`].
+#[derive(Debug)]
+pub struct LanesMut<'a, F> {
+    ptr: *mut F,
+    stride: isize,
+    rows: usize,
+    width: usize,
+    _view: PhantomData<&'a mut [F]>,
+}
+
+impl<'a, F> LanesMut<'a, F> {
+    /// As [`Lanes::new`], for writing.
+    pub fn new(mut v: ArrayViewMut2<'a, F>) -> Option<Self> {
+        let (rows, width) = v.dim();
+        if width > 1 && v.strides()[1] != 1 {
+            return None;
+        }
+        Some(LanesMut {
+            ptr: v.as_mut_ptr(),
+            stride: v.strides()[0],
+            rows,
+            width,
+            _view: PhantomData,
+        })
+    }
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Number of lanes.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+    /// As [`Lanes::raw`]: every `ptr + i * stride + j` is writable (and
+    /// disjoint from any [`Lanes`] alive, which a `&mut` view guarantees).
+    #[allow(dead_code)]
+    pub(crate) fn raw(&mut self) -> (*mut F, isize, usize, usize) {
+        (self.ptr, self.stride, self.rows, self.width)
+    }
+}
+
+/// A vertical kernel's block as raw parts, its lengths checked: for `i <
+/// rows`, `j < width`, `x + i * sx + j` is readable and (unless `out` is
+/// null) `out + i * so + j` writable, the two disjoint.
+#[derive(Clone, Copy)]
+#[allow(dead_code)]
+pub(crate) struct ColsArgs<F> {
+    pub out: *mut F,
+    pub so: isize,
+    pub x: *const F,
+    pub sx: isize,
+    pub rows: usize,
+    pub width: usize,
+}
+
+/// [`ColsArgs`] of a vertical kernel's arguments, after checking that
+/// `out` has `x`'s shape and that every per-lane slice covers the width.
+#[allow(dead_code)]
+pub(crate) fn cols_args<F>(
+    out: Option<LanesMut<F>>,
+    x: Lanes<F>,
+    per_lane: &[usize],
+) -> ColsArgs<F> {
+    let (xp, sx, rows, width) = x.raw();
+    assert!(
+        per_lane.iter().all(|&l| l >= width),
+        "per-lane slices shorter than the block"
+    );
+    let (out, so) = match out {
+        Some(mut o) => {
+            let (p, so, r, w) = o.raw();
+            assert!(r == rows && w == width, "out and x differ in shape");
+            (p, so)
+        }
+        None => (std::ptr::null_mut(), 0),
+    };
+    ColsArgs {
+        out,
+        so,
+        x: xp,
+        sx,
+        rows,
+        width,
+    }
+}
+
+/// [`Kernels::cols_exp_sum`]: `(out, x, m, scaling, acc, ties)`.
+pub type ColsExpSum<F> = fn(
+    out: Option<LanesMut<F>>,
+    x: Lanes<F>,
+    m: &[F],
+    scaling: Scaling<F>,
+    acc: &mut [F],
+    ties: &mut [F],
+);
+
+/// [`Kernels::cols_exp_times`], [`Kernels::cols_minus`]: `(out, x, m,
+/// scaling, k)`.
+pub type ColsMap<F> = fn(out: LanesMut<F>, x: Lanes<F>, m: &[F], scaling: Scaling<F>, k: &[F]);
+
 /// One instruction set's kernels for element type `F`.
 ///
 /// All kernels take the shift `m` and the [`Scaling`]; `z_i` below means
@@ -169,6 +320,24 @@ pub struct Kernels<F: 'static> {
     pub max_log_store: MaxLogStore<F>,
     /// `x_i = z_i - c`, in place.
     pub log_store_in_place: fn(x: &mut [F], m: F, scaling: Scaling<F>, c: F),
+    /// The vertical maxima: `m[j] = max(m[j], x[i][j])` over the rows of
+    /// a [`Lanes`] block; `nan[j]` becomes NaN where lane `j` holds one
+    /// (and is left as it is elsewhere; `m[j]` is then unspecified).
+    pub cols_max: fn(x: Lanes<F>, m: &mut [F], nan: &mut [F]),
+    /// The vertical sums (lane `j` of a [`Lanes`] block is one softmax
+    /// lane; `z = scale(x[i][j] - m[j])`): for every row, `exp(z)` is
+    /// added to `acc[j]`, except where `z == 0`, which adds 1 to `ties[j]`
+    /// instead (as [`ExpSum`] leaves the maxima out); with `out`, `exp(z)`
+    /// is also stored there. Rows are added in order, each to the lane's
+    /// running `acc[j]` in `F`: callers move `acc` to f64 every few rows.
+    /// `m`, `acc` and `ties` hold at least `width` entries.
+    pub cols_exp_sum: ColsExpSum<F>,
+    /// `out[i][j] = exp(z) * k[j]` (the vertical softmax store, with `k`
+    /// the lanes' `1/(1 + s)` rounded to `F`).
+    pub cols_exp_times: ColsMap<F>,
+    /// `out[i][j] = z - k[j]`, bit for bit as [`Kernels::log_store`] with
+    /// `m[j]` and `c = k[j]`.
+    pub cols_minus: ColsMap<F>,
 }
 
 fn forced() -> Option<String> {

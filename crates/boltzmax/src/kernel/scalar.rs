@@ -1,7 +1,7 @@
 //! The scalar reference kernels: plain loops, the twin every SIMD kernel
 //! is tested against.
 
-use super::{ExpSum, Kernels, Scaling};
+use super::{ExpSum, Kernels, Lanes, LanesMut, Scaling, cols_args};
 use crate::real::Real;
 
 /// Scalar f32 kernels.
@@ -29,6 +29,10 @@ const fn table<F: Real>() -> Kernels<F> {
         log_store: log_store::<F>,
         max_log_store: max_log_store::<F>,
         log_store_in_place: log_store_in_place::<F>,
+        cols_max: cols_max::<F>,
+        cols_exp_sum: cols_exp_sum::<F>,
+        cols_exp_times: cols_exp_times::<F>,
+        cols_minus: cols_minus::<F>,
     }
 }
 
@@ -267,4 +271,81 @@ pub fn log_store_in_place<F: Real>(x: &mut [F], m: F, scaling: Scaling<F>, c: F)
     for v in x.iter_mut() {
         *v = scaling.apply(*v, m) - c;
     }
+}
+
+/// Vertical maxima (see [`Kernels::cols_max`]).
+pub fn cols_max<F: Real>(x: Lanes<F>, m: &mut [F], nan: &mut [F]) {
+    let a = cols_args(None, x, &[m.len(), nan.len()]);
+    for i in 0..a.rows {
+        for j in 0..a.width {
+            // SAFETY: `i < rows`, `j < width`: in the block (`cols_args`).
+            let v = unsafe { *a.x.offset(i as isize * a.sx).add(j) };
+            if v.is_nan() {
+                nan[j] = v;
+            } else if v > m[j] {
+                m[j] = v;
+            }
+        }
+    }
+}
+
+/// Vertical sums (see [`Kernels::cols_exp_sum`]): row after row, each
+/// lane's `acc` in `F`, the maxima counted in `ties`.
+pub fn cols_exp_sum<F: Real>(
+    out: Option<LanesMut<F>>,
+    x: Lanes<F>,
+    m: &[F],
+    scaling: Scaling<F>,
+    acc: &mut [F],
+    ties: &mut [F],
+) {
+    let a = cols_args(out, x, &[m.len(), acc.len(), ties.len()]);
+    for i in 0..a.rows {
+        for j in 0..a.width {
+            let o = i as isize;
+            // SAFETY: `i < rows`, `j < width`: in the block (`cols_args`).
+            let v = unsafe { *a.x.offset(o * a.sx).add(j) };
+            let z = scaling.apply(v, m[j]);
+            let e = z.exp();
+            if !a.out.is_null() {
+                // SAFETY: as above, for `out`.
+                unsafe { *a.out.offset(o * a.so).add(j) = e };
+            }
+            if z == F::ZERO {
+                ties[j] += F::ONE;
+            } else {
+                acc[j] += e;
+            }
+        }
+    }
+}
+
+fn cols_map<F: Real>(out: LanesMut<F>, x: Lanes<F>, m: &[F], k: &[F], f: impl Fn(F, F, F) -> F) {
+    let a = cols_args(Some(out), x, &[m.len(), k.len()]);
+    for i in 0..a.rows {
+        for j in 0..a.width {
+            let o = i as isize;
+            // SAFETY: `i < rows`, `j < width`: in the block (`cols_args`).
+            unsafe {
+                let v = *a.x.offset(o * a.sx).add(j);
+                *a.out.offset(o * a.so).add(j) = f(v, m[j], k[j]);
+            }
+        }
+    }
+}
+
+/// `out[i][j] = exp(z) * k[j]` (see [`Kernels::cols_exp_times`]).
+pub fn cols_exp_times<F: Real>(
+    out: LanesMut<F>,
+    x: Lanes<F>,
+    m: &[F],
+    scaling: Scaling<F>,
+    k: &[F],
+) {
+    cols_map(out, x, m, k, |v, m, k| scaling.apply(v, m).exp() * k)
+}
+
+/// `out[i][j] = z - k[j]` (see [`Kernels::cols_minus`]).
+pub fn cols_minus<F: Real>(out: LanesMut<F>, x: Lanes<F>, m: &[F], scaling: Scaling<F>, k: &[F]) {
+    cols_map(out, x, m, k, |v, m, k| scaling.apply(v, m) - k)
 }

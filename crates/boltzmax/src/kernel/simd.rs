@@ -808,6 +808,204 @@ impl<V: Vector> Op<V> for Minus<V> {
     }
 }
 
+/// What a vertical store writes per lane: `f(z, k)` with the lane's own
+/// operand `k`.
+pub(crate) trait LaneOp<V>: Copy {
+    fn apply(self, z: V, k: V) -> V;
+}
+
+/// `exp(z) * k`.
+#[derive(Clone, Copy)]
+pub(crate) struct ExpTimesLane;
+
+impl<V: Vector> LaneOp<V> for ExpTimesLane {
+    #[inline(always)]
+    fn apply(self, z: V, k: V) -> V {
+        z.exp().mul(k)
+    }
+}
+
+/// `z - k`.
+#[derive(Clone, Copy)]
+pub(crate) struct MinusLane;
+
+impl<V: Vector> LaneOp<V> for MinusLane {
+    #[inline(always)]
+    fn apply(self, z: V, k: V) -> V {
+        z.sub(k)
+    }
+}
+
+/// The vertical maxima of [`super::Kernels::cols_max`].
+///
+/// # Safety
+/// As [`super::ColsArgs`] states (`out` unused), with `m` and `nan` valid
+/// for `a.width` elements and disjoint from the block and each other.
+#[inline(always)]
+pub(crate) unsafe fn cols_max<V: Vector>(a: super::ColsArgs<V::F>, m: *mut V::F, nan: *mut V::F) {
+    let w = V::LANES;
+    for i in 0..a.rows {
+        // SAFETY: `i < rows`, `j + LANES <= width` (or the masked tail of
+        // `r` lanes): in the block and the per-lane slices (caller).
+        unsafe {
+            let xr = a.x.offset(i as isize * a.sx);
+            let mut j = 0;
+            while j + w <= a.width {
+                let v = V::load(xr.add(j));
+                V::load(m.add(j)).max(v).store(m.add(j));
+                let f = V::load(nan.add(j));
+                V::select(v.nan(), v, f).store(nan.add(j));
+                j += w;
+            }
+            if j < a.width {
+                let r = a.width - j;
+                let v = V::load_partial(xr.add(j), r, V::F::NEG_INFINITY);
+                V::load_partial(m.add(j), r, V::F::NEG_INFINITY)
+                    .max(v)
+                    .store_partial(m.add(j), r);
+                let f = V::load_partial(nan.add(j), r, V::F::ZERO);
+                V::select(v.nan(), v, f).store_partial(nan.add(j), r);
+            }
+        }
+    }
+}
+
+/// The vertical sums of [`super::Kernels::cols_exp_sum`] (`out` null: no
+/// store).
+///
+/// # Safety
+/// As [`super::ColsArgs`] states, with `m`, `acc` and `ties` valid for
+/// `a.width` elements and disjoint from the block and from each other.
+#[inline(always)]
+pub(crate) unsafe fn cols_exp_sum<V: Vector>(
+    a: super::ColsArgs<V::F>,
+    m: *const V::F,
+    scaling: Scaling<V::F>,
+    acc: *mut V::F,
+    ties: *mut V::F,
+) {
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        if a.out.is_null() {
+            cols_exp_sum_z::<V, _, false>(a, m, s, acc, ties)
+        } else {
+            cols_exp_sum_z::<V, _, true>(a, m, s, acc, ties)
+        }
+    })
+}
+
+#[inline(always)]
+unsafe fn cols_exp_sum_z<V: Vector, S: Zs<V>, const STORE: bool>(
+    a: super::ColsArgs<V::F>,
+    m: *const V::F,
+    s: S,
+    acc: *mut V::F,
+    ties: *mut V::F,
+) {
+    let w = V::LANES;
+    let zero = V::splat(V::F::ZERO);
+    let one = V::splat(V::F::ONE);
+    // Row after row, each lane's sum kept in memory (`acc`, in L1): one
+    // stream through the block, and each lane adds its terms in row order
+    // whatever the block's width (so the answer does not depend on how the
+    // lanes are split).
+    for i in 0..a.rows {
+        // SAFETY (the loads and stores below): `i < rows`, `j + LANES <=
+        // width` (or the masked tail of `r` lanes): in the block (caller).
+        unsafe {
+            let xr = a.x.offset(i as isize * a.sx);
+            let or = a.out.wrapping_offset(i as isize * a.so);
+            let mut j = 0;
+            while j + w <= a.width {
+                let z = s.z(V::load(xr.add(j)), V::load(m.add(j)));
+                let e = z.exp();
+                if STORE {
+                    e.store(or.add(j));
+                }
+                let k = z.is_zero();
+                V::load(acc.add(j)).add_unless(k, e).store(acc.add(j));
+                V::load(ties.add(j))
+                    .add(V::select(k, one, zero))
+                    .store(ties.add(j));
+                j += w;
+            }
+            if j < a.width {
+                let r = a.width - j;
+                let f = V::F::ZERO;
+                let z = s.z(
+                    V::load_partial(xr.add(j), r, f),
+                    V::load_partial(m.add(j), r, f),
+                );
+                let e = z.exp();
+                if STORE {
+                    e.store_partial(or.add(j), r);
+                }
+                let k = z.is_zero();
+                V::load_partial(acc.add(j), r, f)
+                    .add_unless(k, e)
+                    .store_partial(acc.add(j), r);
+                V::load_partial(ties.add(j), r, f)
+                    .add(V::select(k, one, zero))
+                    .store_partial(ties.add(j), r);
+            }
+        }
+    }
+}
+
+/// `out[i][j] = op(z, k[j])` over a block of lanes
+/// ([`super::Kernels::cols_exp_times`], [`super::Kernels::cols_minus`]).
+///
+/// # Safety
+/// As [`super::ColsArgs`] states (`out` not null), with `m` and `k`
+/// valid for `a.width` elements.
+#[inline(always)]
+pub(crate) unsafe fn cols_map<V: Vector, O: LaneOp<V>>(
+    a: super::ColsArgs<V::F>,
+    m: *const V::F,
+    scaling: Scaling<V::F>,
+    k: *const V::F,
+    op: O,
+) {
+    // SAFETY: forwarded from the caller.
+    with_zs!(V, scaling, |s| unsafe {
+        cols_map_z::<V, _, O>(a, m, s, k, op)
+    })
+}
+
+#[inline(always)]
+unsafe fn cols_map_z<V: Vector, S: Zs<V>, O: LaneOp<V>>(
+    a: super::ColsArgs<V::F>,
+    m: *const V::F,
+    s: S,
+    k: *const V::F,
+    op: O,
+) {
+    let w = V::LANES;
+    for i in 0..a.rows {
+        // SAFETY: as in `cols_exp_sum_z`.
+        unsafe {
+            let xr = a.x.offset(i as isize * a.sx);
+            let or = a.out.offset(i as isize * a.so);
+            let mut j = 0;
+            while j + w <= a.width {
+                let z = s.z(V::load(xr.add(j)), V::load(m.add(j)));
+                op.apply(z, V::load(k.add(j))).store(or.add(j));
+                j += w;
+            }
+            if j < a.width {
+                let r = a.width - j;
+                let f = V::F::ZERO;
+                let z = s.z(
+                    V::load_partial(xr.add(j), r, f),
+                    V::load_partial(m.add(j), r, f),
+                );
+                op.apply(z, V::load_partial(k.add(j), r, f))
+                    .store_partial(or.add(j), r);
+            }
+        }
+    }
+}
+
 /// `out_i = f(z_i)` for `i < n`, reading `x` and writing `out`, which may
 /// be the same pointer (in place).
 ///

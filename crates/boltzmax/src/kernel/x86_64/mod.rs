@@ -149,6 +149,43 @@ macro_rules! kernels {
                 unsafe { simd::max_log_store::<$V>(next, out, x, n, m, s, c) }
             }
 
+            #[target_feature(enable = $feat)]
+            unsafe fn cols_max_tf(a: $crate::kernel::ColsArgs<$F>, m: *mut $F, nan: *mut $F) {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::cols_max::<$V>(a, m, nan) }
+            }
+            #[target_feature(enable = $feat)]
+            unsafe fn cols_exp_sum_tf(
+                a: $crate::kernel::ColsArgs<$F>,
+                m: *const $F,
+                s: Scaling<$F>,
+                acc: *mut $F,
+                ties: *mut $F,
+            ) {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::cols_exp_sum::<$V>(a, m, s, acc, ties) }
+            }
+            #[target_feature(enable = $feat)]
+            unsafe fn cols_exp_times_tf(
+                a: $crate::kernel::ColsArgs<$F>,
+                m: *const $F,
+                s: Scaling<$F>,
+                k: *const $F,
+            ) {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::cols_map::<$V, _>(a, m, s, k, simd::ExpTimesLane) }
+            }
+            #[target_feature(enable = $feat)]
+            unsafe fn cols_minus_tf(
+                a: $crate::kernel::ColsArgs<$F>,
+                m: *const $F,
+                s: Scaling<$F>,
+                k: *const $F,
+            ) {
+                // SAFETY: forwarded from the caller.
+                unsafe { simd::cols_map::<$V, _>(a, m, s, k, simd::MinusLane) }
+            }
+
             // SAFETY (every function below): this table is reachable only
             // through `tables_f32`/`tables_f64`, which return it only after
             // detecting `$feat` on the running CPU.
@@ -243,6 +280,48 @@ macro_rules! kernels {
                 // SAFETY: in place, `x.len()` elements (features: see above).
                 unsafe { log_store_tf(p, p, x.len(), m, s, c) }
             }
+            fn cols_max(x: $crate::kernel::Lanes<$F>, m: &mut [$F], nan: &mut [$F]) {
+                let a = $crate::kernel::cols_args(None, x, &[m.len(), nan.len()]);
+                // SAFETY: as in `cols_exp_sum`.
+                unsafe { cols_max_tf(a, m.as_mut_ptr(), nan.as_mut_ptr()) }
+            }
+            fn cols_exp_sum(
+                out: Option<$crate::kernel::LanesMut<$F>>,
+                x: $crate::kernel::Lanes<$F>,
+                m: &[$F],
+                s: Scaling<$F>,
+                acc: &mut [$F],
+                ties: &mut [$F],
+            ) {
+                let a = $crate::kernel::cols_args(out, x, &[m.len(), acc.len(), ties.len()]);
+                // SAFETY: the block's elements are valid (`Lanes`,
+                // `LanesMut`), the per-lane slices cover its width and, as
+                // `&`/`&mut` slices, overlap neither it nor each other
+                // (features: see above).
+                unsafe { cols_exp_sum_tf(a, m.as_ptr(), s, acc.as_mut_ptr(), ties.as_mut_ptr()) }
+            }
+            fn cols_exp_times(
+                out: $crate::kernel::LanesMut<$F>,
+                x: $crate::kernel::Lanes<$F>,
+                m: &[$F],
+                s: Scaling<$F>,
+                k: &[$F],
+            ) {
+                let a = $crate::kernel::cols_args(Some(out), x, &[m.len(), k.len()]);
+                // SAFETY: as in `cols_exp_sum`.
+                unsafe { cols_exp_times_tf(a, m.as_ptr(), s, k.as_ptr()) }
+            }
+            fn cols_minus(
+                out: $crate::kernel::LanesMut<$F>,
+                x: $crate::kernel::Lanes<$F>,
+                m: &[$F],
+                s: Scaling<$F>,
+                k: &[$F],
+            ) {
+                let a = $crate::kernel::cols_args(Some(out), x, &[m.len(), k.len()]);
+                // SAFETY: as in `cols_exp_sum`.
+                unsafe { cols_minus_tf(a, m.as_ptr(), s, k.as_ptr()) }
+            }
             $crate::kernel::Kernels {
                 name: $name,
                 max,
@@ -262,6 +341,10 @@ macro_rules! kernels {
                 log_store,
                 max_log_store,
                 log_store_in_place,
+                cols_max,
+                cols_exp_sum,
+                cols_exp_times,
+                cols_minus,
             }
         };
     };
