@@ -9,33 +9,47 @@
 //! (keeping it as length 1 is the caller's business:
 //! `.insert_axis(Axis(axis))`).
 //!
-//! Two paths, chosen per call:
+//! Three paths, chosen per call:
 //! - contiguous: the axis is the last one and every array is in standard
 //!   (C) layout, so each lane is a slice handed to the kernels as is;
-//! - strided: any other axis or layout. The lanes are walked in blocks of
-//!   neighbouring lanes: a block is gathered into a scratch buffer (reading
-//!   memory in order, a few lanes' worth of each cache line at once),
-//!   processed as slices and scattered back.
+//! - side by side: another axis, with the lanes' neighbours contiguous in
+//!   memory (any non-last axis of a C-ordered array: rows of lanes), at
+//!   least eight lanes, no mask or weights, and a positive scale. The
+//!   passes run along those rows, one vector of lanes at a time, as numpy
+//!   reduces along axis 0 (`crate::cols`, with the per-instruction-set
+//!   kernels [`Kernels::cols_max`](crate::kernel::Kernels::cols_max) & co.):
+//!   no copies. A lane with an edge case (a NaN, a +inf, no finite entry)
+//!   is handed to the slice function afterwards;
+//! - strided: any other layout (or a mask, weights, a negative or zero
+//!   beta). The lanes are walked in blocks of neighbouring lanes: a block
+//!   is gathered into a scratch buffer (reading memory in order, a few
+//!   lanes' worth of each cache line at once), processed as slices and
+//!   scattered back.
 //!
-//! The strided path costs a transpose. Measured on this shared 2-core
-//! machine under load (median of 5, 2026-11-29, numbers move by 30%):
-//! f32 softmax along axis 0 of (4096, 1024), (1024, 4096), (64, 65536)
-//! and (65536, 64) arrays took 3.7-4.9 ns per element, against 0.5-0.9
-//! along the contiguous axis of the same arrays. The copies, not the
-//! arithmetic, dominate. Part of it was the scratch layout: the lanes'
-//! copies sat exactly a column length apart, a power of two in most
-//! shapes, so they mapped to the same cache sets and evicted each other;
-//! they are now a cache line further apart, which let blocks grow to 64
-//! lanes for columns of up to 1024 (minimum of 7, load 3, one thread,
-//! axis 0: (1024, 1000) 4.3-4.6 -> 1.6-1.7 ns/elem, (1024, 4096) 4.7-4.9
-//! -> 2.6-2.7). Columns of 4096 or more keep blocks of 8 lanes, the
-//! fastest measured for them (4.4-4.7 ns/elem for (4096, 4096)): there a
-//! block visits more rows, each a page or more apart, than the TLB
-//! holds. A chunked (online) pass over the
-//! rows would touch fewer pages but would sum each lane in another order,
-//! so results would depend on the layout in the last bits; this path keeps
-//! them bitwise equal to the slice functions. Where speed matters, put the
-//! axis last.
+//! Bits. The contiguous and strided paths give bitwise the slice
+//! functions' answers. Lanes side by side differ from them only in the
+//! order of each lane's sum of exps (row order, at most 16 terms in `F`
+//! before the sum moves to f64, against the slice kernels' vector lanes
+//! of up to 32-64 terms): the same exps, the same error bound, so the
+//! same accuracy, but the last bits may differ (within the bound that
+//! `tests/nd.rs` derives and checks, a few ulp in practice; on random f32
+//! lanes the
+//! worst errors against an f64 reference were those of the slice
+//! functions, within 0.2 ulp). Every edge case keeps its one answer, and
+//! results never depend on the thread count or on the other lanes of the
+//! array; they may depend on the layout (a C- and an F-ordered copy of
+//! the same array, reduced along axis 0, may differ in the last bits), as
+//! numpy's sums do.
+//!
+//! Speed (2026-11-29, this 2-core Zen 4 VM, f32, one thread, ns per
+//! element, `cargo run -p boltzmax --release --example min_of_n axis`,
+//! min of N): softmax along axis 0 of (4096, 4096), (16384, 1024),
+//! (1024, 1000) and (65536, 64) C-ordered arrays went from 4.2-4.9, 5.4,
+//! 1.6-1.8 and 5.6 through the copies to about 1.8-2.0, 1.0, 0.5 and 0.8
+//! (the Python package, with numpy's huge pages, against numpy's
+//! shift-exp-normalise along axis 0: `docs/benchmarks-python.md`). Along
+//! the last axis the same arrays take 0.3-0.5: where speed matters, put
+//! the axis last.
 //!
 //! With [`Par::Threads`] the lanes are split into contiguous groups run on
 //! rayon's global pool, only when the array holds at least
@@ -388,6 +402,9 @@ fn split_opt<'a, T>(
 /// fewer go through the copies, whose long lanes fill whole vectors.
 const VERTICAL_MIN_LANES: usize = 8;
 
+/// Fewest lanes per thread's unit for lanes side by side (see `drive`).
+const VERTICAL_MIN_SPLIT: usize = 256;
+
 /// Scratch elements per block of lanes in the strided path.
 const BLOCK_ELEMS: usize = 65536;
 /// Padding between the lanes' copies in the strided path's scratch (a
@@ -494,8 +511,21 @@ fn drive<F: Real>(
         // Enough units for every thread: split wide panels along the lanes.
         let lanes: usize = panels.iter().map(|p| p.lanes()).sum();
         let target = (lanes / (threads * 4)).max(8);
+        // Lanes side by side read rows of the lanes they are given: a
+        // unit's rows must stay long (narrow units stream memory poorly,
+        // and several of them re-read the same cache lines), so they are
+        // split only into one unit per thread of at least
+        // VERTICAL_MIN_SPLIT lanes each ((65536, 64) f32 along axis 0 on
+        // two threads took 8.7 ns/elem as eight units of 8 lanes, 0.6 on
+        // one thread).
+        let wide_target = lanes.div_ceil(threads).max(VERTICAL_MIN_SPLIT);
         let mut split = Vec::new();
         for mut p in panels {
+            let target = if vertical.is_some() && p.wide {
+                wide_target
+            } else {
+                target
+            };
             while p.lanes() > target {
                 let (a, b) = p.split(target);
                 split.push(a);

@@ -843,29 +843,77 @@ impl<V: Vector> LaneOp<V> for MinusLane {
 /// for `a.width` elements and disjoint from the block and each other.
 #[inline(always)]
 pub(crate) unsafe fn cols_max<V: Vector>(a: super::ColsArgs<V::F>, m: *mut V::F, nan: *mut V::F) {
+    // Four rows per load and store of the lanes' state (which otherwise
+    // costs as much as the rows' own loads).
+    let mut i = 0;
+    // SAFETY: rows `i..i + R` are in the block (caller).
+    unsafe {
+        while i + 4 <= a.rows {
+            cols_max_rows::<V, 4>(rows::<V, 4>(&a, i), a.width, m, nan);
+            i += 4;
+        }
+        while i < a.rows {
+            cols_max_rows::<V, 1>(rows::<V, 1>(&a, i), a.width, m, nan);
+            i += 1;
+        }
+    }
+}
+
+/// The input rows `i..i + R` of a vertical block.
+///
+/// # Safety
+/// `i + R <= a.rows`.
+#[inline(always)]
+unsafe fn rows<V: Vector, const R: usize>(a: &super::ColsArgs<V::F>, i: usize) -> [*const V::F; R] {
+    // SAFETY: in the block (caller).
+    std::array::from_fn(|r| unsafe { a.x.offset((i + r) as isize * a.sx) })
+}
+
+/// The output rows `i..i + R` of a vertical block (null where `out` is).
+#[inline(always)]
+fn out_rows<V: Vector, const R: usize>(a: &super::ColsArgs<V::F>, i: usize) -> [*mut V::F; R] {
+    std::array::from_fn(|r| a.out.wrapping_offset((i + r) as isize * a.so))
+}
+
+/// [`cols_max`] over the `R` rows at `xr`.
+///
+/// # Safety
+/// Each row readable for `width` elements; `m`, `nan` valid for `width`.
+#[inline(always)]
+unsafe fn cols_max_rows<V: Vector, const R: usize>(
+    xr: [*const V::F; R],
+    width: usize,
+    m: *mut V::F,
+    nan: *mut V::F,
+) {
     let w = V::LANES;
-    for i in 0..a.rows {
-        // SAFETY: `i < rows`, `j + LANES <= width` (or the masked tail of
-        // `r` lanes): in the block and the per-lane slices (caller).
-        unsafe {
-            let xr = a.x.offset(i as isize * a.sx);
-            let mut j = 0;
-            while j + w <= a.width {
-                let v = V::load(xr.add(j));
-                V::load(m.add(j)).max(v).store(m.add(j));
-                let f = V::load(nan.add(j));
-                V::select(v.nan(), v, f).store(nan.add(j));
-                j += w;
+    let mut j = 0;
+    // SAFETY: `j + LANES <= width` (or the masked tail of `r` lanes).
+    unsafe {
+        while j + w <= width {
+            let mut mv = V::load(m.add(j));
+            let mut f = V::load(nan.add(j));
+            for x in xr {
+                let v = V::load(x.add(j));
+                mv = mv.max(v);
+                f = V::select(v.nan(), v, f);
             }
-            if j < a.width {
-                let r = a.width - j;
-                let v = V::load_partial(xr.add(j), r, V::F::NEG_INFINITY);
-                V::load_partial(m.add(j), r, V::F::NEG_INFINITY)
-                    .max(v)
-                    .store_partial(m.add(j), r);
-                let f = V::load_partial(nan.add(j), r, V::F::ZERO);
-                V::select(v.nan(), v, f).store_partial(nan.add(j), r);
+            mv.store(m.add(j));
+            f.store(nan.add(j));
+            j += w;
+        }
+        if j < width {
+            let r = width - j;
+            let lo = V::F::NEG_INFINITY;
+            let mut mv = V::load_partial(m.add(j), r, lo);
+            let mut f = V::load_partial(nan.add(j), r, V::F::ZERO);
+            for x in xr {
+                let v = V::load_partial(x.add(j), r, lo);
+                mv = mv.max(v);
+                f = V::select(v.nan(), v, f);
             }
+            mv.store_partial(m.add(j), r);
+            f.store_partial(nan.add(j), r);
         }
     }
 }
@@ -902,52 +950,96 @@ unsafe fn cols_exp_sum_z<V: Vector, S: Zs<V>, const STORE: bool>(
     acc: *mut V::F,
     ties: *mut V::F,
 ) {
+    // Row after row, each lane's sum kept in memory (`acc`, in L1) between
+    // pairs of rows: one or two streams through the block, and each lane
+    // adds its terms in row order whatever the block's width (so the
+    // answer does not depend on how the lanes are split).
+    let mut i = 0;
+    // SAFETY: rows `i..i + R` are in the block (caller).
+    unsafe {
+        while i + 2 <= a.rows {
+            cols_exp_sum_rows::<V, S, STORE, 2>(
+                rows::<V, 2>(&a, i),
+                out_rows::<V, 2>(&a, i),
+                a.width,
+                m,
+                s,
+                acc,
+                ties,
+            );
+            i += 2;
+        }
+        if i < a.rows {
+            cols_exp_sum_rows::<V, S, STORE, 1>(
+                rows::<V, 1>(&a, i),
+                out_rows::<V, 1>(&a, i),
+                a.width,
+                m,
+                s,
+                acc,
+                ties,
+            );
+        }
+    }
+}
+
+/// [`cols_exp_sum`] over the `R` rows at `xr` (and `or`), in row order.
+///
+/// # Safety
+/// Each row readable (and, with `STORE`, each output row writable) for
+/// `width` elements; `m`, `acc`, `ties` valid for `width`.
+#[inline(always)]
+unsafe fn cols_exp_sum_rows<V: Vector, S: Zs<V>, const STORE: bool, const R: usize>(
+    xr: [*const V::F; R],
+    or: [*mut V::F; R],
+    width: usize,
+    m: *const V::F,
+    s: S,
+    acc: *mut V::F,
+    ties: *mut V::F,
+) {
     let w = V::LANES;
     let zero = V::splat(V::F::ZERO);
     let one = V::splat(V::F::ONE);
-    // Row after row, each lane's sum kept in memory (`acc`, in L1): one
-    // stream through the block, and each lane adds its terms in row order
-    // whatever the block's width (so the answer does not depend on how the
-    // lanes are split).
-    for i in 0..a.rows {
-        // SAFETY (the loads and stores below): `i < rows`, `j + LANES <=
-        // width` (or the masked tail of `r` lanes): in the block (caller).
-        unsafe {
-            let xr = a.x.offset(i as isize * a.sx);
-            let or = a.out.wrapping_offset(i as isize * a.so);
-            let mut j = 0;
-            while j + w <= a.width {
-                let z = s.z(V::load(xr.add(j)), V::load(m.add(j)));
+    let mut j = 0;
+    // SAFETY: `j + LANES <= width` (or the masked tail of `r` lanes).
+    unsafe {
+        while j + w <= width {
+            let mv = V::load(m.add(j));
+            let mut av = V::load(acc.add(j));
+            let mut tv = V::load(ties.add(j));
+            for r in 0..R {
+                let z = s.z(V::load(xr[r].add(j)), mv);
                 let e = z.exp();
                 if STORE {
-                    e.store(or.add(j));
+                    e.store(or[r].add(j));
                 }
                 let k = z.is_zero();
-                V::load(acc.add(j)).add_unless(k, e).store(acc.add(j));
-                V::load(ties.add(j))
-                    .add(V::select(k, one, zero))
-                    .store(ties.add(j));
-                j += w;
+                av = av.add_unless(k, e);
+                tv = tv.add(V::select(k, one, zero));
             }
-            if j < a.width {
-                let r = a.width - j;
-                let f = V::F::ZERO;
-                let z = s.z(
-                    V::load_partial(xr.add(j), r, f),
-                    V::load_partial(m.add(j), r, f),
-                );
+            av.store(acc.add(j));
+            tv.store(ties.add(j));
+            j += w;
+        }
+        if j < width {
+            let n = width - j;
+            let f = V::F::ZERO;
+            let mv = V::load_partial(m.add(j), n, f);
+            let mut av = V::load_partial(acc.add(j), n, f);
+            let mut tv = V::load_partial(ties.add(j), n, f);
+            for r in 0..R {
+                let z = s.z(V::load_partial(xr[r].add(j), n, f), mv);
                 let e = z.exp();
                 if STORE {
-                    e.store_partial(or.add(j), r);
+                    e.store_partial(or[r].add(j), n);
                 }
                 let k = z.is_zero();
-                V::load_partial(acc.add(j), r, f)
-                    .add_unless(k, e)
-                    .store_partial(acc.add(j), r);
-                V::load_partial(ties.add(j), r, f)
-                    .add(V::select(k, one, zero))
-                    .store_partial(ties.add(j), r);
+                av = av.add_unless(k, e);
+                tv = tv.add(V::select(k, one, zero));
             }
+            av.store_partial(acc.add(j), n);
+            tv.store_partial(ties.add(j), n);
         }
     }
 }
@@ -980,27 +1072,72 @@ unsafe fn cols_map_z<V: Vector, S: Zs<V>, O: LaneOp<V>>(
     k: *const V::F,
     op: O,
 ) {
+    let mut i = 0;
+    // SAFETY: rows `i..i + R` are in the block (caller).
+    unsafe {
+        while i + 2 <= a.rows {
+            cols_map_rows::<V, S, O, 2>(
+                rows::<V, 2>(&a, i),
+                out_rows::<V, 2>(&a, i),
+                a.width,
+                m,
+                s,
+                k,
+                op,
+            );
+            i += 2;
+        }
+        if i < a.rows {
+            cols_map_rows::<V, S, O, 1>(
+                rows::<V, 1>(&a, i),
+                out_rows::<V, 1>(&a, i),
+                a.width,
+                m,
+                s,
+                k,
+                op,
+            );
+        }
+    }
+}
+
+/// [`cols_map`] over the `R` rows at `xr`, written to `or`.
+///
+/// # Safety
+/// Each row readable and each output row writable for `width` elements;
+/// `m`, `k` valid for `width`.
+#[inline(always)]
+unsafe fn cols_map_rows<V: Vector, S: Zs<V>, O: LaneOp<V>, const R: usize>(
+    xr: [*const V::F; R],
+    or: [*mut V::F; R],
+    width: usize,
+    m: *const V::F,
+    s: S,
+    k: *const V::F,
+    op: O,
+) {
     let w = V::LANES;
-    for i in 0..a.rows {
-        // SAFETY: as in `cols_exp_sum_z`.
-        unsafe {
-            let xr = a.x.offset(i as isize * a.sx);
-            let or = a.out.offset(i as isize * a.so);
-            let mut j = 0;
-            while j + w <= a.width {
-                let z = s.z(V::load(xr.add(j)), V::load(m.add(j)));
-                op.apply(z, V::load(k.add(j))).store(or.add(j));
-                j += w;
+    let mut j = 0;
+    // SAFETY: `j + LANES <= width` (or the masked tail of `n` lanes).
+    unsafe {
+        while j + w <= width {
+            let (mv, kv) = (V::load(m.add(j)), V::load(k.add(j)));
+            for r in 0..R {
+                op.apply(s.z(V::load(xr[r].add(j)), mv), kv)
+                    .store(or[r].add(j));
             }
-            if j < a.width {
-                let r = a.width - j;
-                let f = V::F::ZERO;
-                let z = s.z(
-                    V::load_partial(xr.add(j), r, f),
-                    V::load_partial(m.add(j), r, f),
-                );
-                op.apply(z, V::load_partial(k.add(j), r, f))
-                    .store_partial(or.add(j), r);
+            j += w;
+        }
+        if j < width {
+            let n = width - j;
+            let f = V::F::ZERO;
+            let (mv, kv) = (
+                V::load_partial(m.add(j), n, f),
+                V::load_partial(k.add(j), n, f),
+            );
+            for r in 0..R {
+                op.apply(s.z(V::load_partial(xr[r].add(j), n, f), mv), kv)
+                    .store_partial(or[r].add(j), n);
             }
         }
     }
