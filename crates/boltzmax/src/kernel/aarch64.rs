@@ -440,6 +440,18 @@ fn cols_exp_sum<V: Vector>(
     // per-lane slices cover its width and overlap neither it nor each other.
     unsafe { simd::cols_exp_sum::<V>(a, m.as_ptr(), s, acc.as_mut_ptr(), ties.as_mut_ptr()) }
 }
+fn cols_map<V: Vector, O: simd::LaneOp<V>>(
+    out: super::LanesMut<V::F>,
+    x: super::Lanes<V::F>,
+    m: &[V::F],
+    s: Scaling<V::F>,
+    k: &[V::F],
+    op: O,
+) {
+    let a = super::cols_args(Some(out), x, &[m.len(), k.len()]);
+    // SAFETY: as in `cols_exp_sum`.
+    unsafe { simd::cols_map::<V, O>(a, m.as_ptr(), s, k.as_ptr(), op) }
+}
 fn cols_exp_times<V: Vector>(
     out: super::LanesMut<V::F>,
     x: super::Lanes<V::F>,
@@ -447,9 +459,7 @@ fn cols_exp_times<V: Vector>(
     s: Scaling<V::F>,
     k: &[V::F],
 ) {
-    let a = super::cols_args(Some(out), x, &[m.len(), k.len()]);
-    // SAFETY: as in `cols_exp_sum`.
-    unsafe { simd::cols_map::<V, _>(a, m.as_ptr(), s, k.as_ptr(), simd::ExpTimesLane) }
+    cols_map::<V, _>(out, x, m, s, k, simd::ExpTimesLane)
 }
 fn cols_minus<V: Vector>(
     out: super::LanesMut<V::F>,
@@ -458,9 +468,7 @@ fn cols_minus<V: Vector>(
     s: Scaling<V::F>,
     k: &[V::F],
 ) {
-    let a = super::cols_args(Some(out), x, &[m.len(), k.len()]);
-    // SAFETY: as in `cols_exp_sum`.
-    unsafe { simd::cols_map::<V, _>(a, m.as_ptr(), s, k.as_ptr(), simd::MinusLane) }
+    cols_map::<V, _>(out, x, m, s, k, simd::MinusLane)
 }
 
 /// The table of vector type `V`. Plain functions, no `#[target_feature]`

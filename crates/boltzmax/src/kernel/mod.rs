@@ -121,41 +121,45 @@ pub type MaxLogStore<F> =
 #[derive(Debug, Clone, Copy)]
 pub struct Lanes<'a, F> {
     ptr: *const F,
+    block: Block,
+    _view: PhantomData<&'a [F]>,
+}
+
+/// Rows, lanes and row stride of a [`Lanes`] or [`LanesMut`] block.
+#[derive(Debug, Clone, Copy)]
+struct Block {
     stride: isize,
     rows: usize,
     width: usize,
-    _view: PhantomData<&'a [F]>,
+}
+
+impl Block {
+    /// The block of a 2-d view of shape `dim` and `strides`, if its rows
+    /// are contiguous (unit stride along the second axis, or one column).
+    fn of((rows, width): (usize, usize), strides: &[isize]) -> Option<Block> {
+        (width <= 1 || strides[1] == 1).then_some(Block {
+            stride: strides[0],
+            rows,
+            width,
+        })
+    }
 }
 
 impl<'a, F> Lanes<'a, F> {
     /// The view's lanes (its columns), or `None` unless its rows are
     /// contiguous (unit stride along the second axis, or one column).
     pub fn new(v: ArrayView2<'a, F>) -> Option<Self> {
-        let (rows, width) = v.dim();
-        if width > 1 && v.strides()[1] != 1 {
-            return None;
-        }
         Some(Lanes {
+            block: Block::of(v.dim(), v.strides())?,
             ptr: v.as_ptr(),
-            stride: v.strides()[0],
-            rows,
-            width,
             _view: PhantomData,
         })
     }
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// Number of lanes.
-    pub fn width(&self) -> usize {
-        self.width
-    }
     /// `(pointer, row stride, rows, width)`: every `ptr + i * stride + j`
     /// with `i < rows`, `j < width` is readable while `'a` lasts.
-    #[allow(dead_code)]
     pub(crate) fn raw(&self) -> (*const F, isize, usize, usize) {
-        (self.ptr, self.stride, self.rows, self.width)
+        let b = self.block;
+        (self.ptr, b.stride, b.rows, b.width)
     }
 }
 
@@ -163,40 +167,24 @@ impl<'a, F> Lanes<'a, F> {
 #[derive(Debug)]
 pub struct LanesMut<'a, F> {
     ptr: *mut F,
-    stride: isize,
-    rows: usize,
-    width: usize,
+    block: Block,
     _view: PhantomData<&'a mut [F]>,
 }
 
 impl<'a, F> LanesMut<'a, F> {
     /// As [`Lanes::new`], for writing.
     pub fn new(mut v: ArrayViewMut2<'a, F>) -> Option<Self> {
-        let (rows, width) = v.dim();
-        if width > 1 && v.strides()[1] != 1 {
-            return None;
-        }
         Some(LanesMut {
+            block: Block::of(v.dim(), v.strides())?,
             ptr: v.as_mut_ptr(),
-            stride: v.strides()[0],
-            rows,
-            width,
             _view: PhantomData,
         })
     }
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-    /// Number of lanes.
-    pub fn width(&self) -> usize {
-        self.width
-    }
     /// As [`Lanes::raw`]: every `ptr + i * stride + j` is writable (and
     /// disjoint from any [`Lanes`] alive, which a `&mut` view guarantees).
-    #[allow(dead_code)]
     pub(crate) fn raw(&mut self) -> (*mut F, isize, usize, usize) {
-        (self.ptr, self.stride, self.rows, self.width)
+        let b = self.block;
+        (self.ptr, b.stride, b.rows, b.width)
     }
 }
 

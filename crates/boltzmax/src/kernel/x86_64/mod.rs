@@ -166,24 +166,15 @@ macro_rules! kernels {
                 unsafe { simd::cols_exp_sum::<$V>(a, m, s, acc, ties) }
             }
             #[target_feature(enable = $feat)]
-            unsafe fn cols_exp_times_tf(
+            unsafe fn cols_map_tf<O: simd::LaneOp<$V>>(
                 a: $crate::kernel::ColsArgs<$F>,
                 m: *const $F,
                 s: Scaling<$F>,
                 k: *const $F,
+                op: O,
             ) {
                 // SAFETY: forwarded from the caller.
-                unsafe { simd::cols_map::<$V, _>(a, m, s, k, simd::ExpTimesLane) }
-            }
-            #[target_feature(enable = $feat)]
-            unsafe fn cols_minus_tf(
-                a: $crate::kernel::ColsArgs<$F>,
-                m: *const $F,
-                s: Scaling<$F>,
-                k: *const $F,
-            ) {
-                // SAFETY: forwarded from the caller.
-                unsafe { simd::cols_map::<$V, _>(a, m, s, k, simd::MinusLane) }
+                unsafe { simd::cols_map::<$V, O>(a, m, s, k, op) }
             }
 
             // SAFETY (every function below): this table is reachable only
@@ -300,6 +291,18 @@ macro_rules! kernels {
                 // (features: see above).
                 unsafe { cols_exp_sum_tf(a, m.as_ptr(), s, acc.as_mut_ptr(), ties.as_mut_ptr()) }
             }
+            fn cols_map<O: simd::LaneOp<$V>>(
+                out: $crate::kernel::LanesMut<$F>,
+                x: $crate::kernel::Lanes<$F>,
+                m: &[$F],
+                s: Scaling<$F>,
+                k: &[$F],
+                op: O,
+            ) {
+                let a = $crate::kernel::cols_args(Some(out), x, &[m.len(), k.len()]);
+                // SAFETY: as in `cols_exp_sum`.
+                unsafe { cols_map_tf(a, m.as_ptr(), s, k.as_ptr(), op) }
+            }
             fn cols_exp_times(
                 out: $crate::kernel::LanesMut<$F>,
                 x: $crate::kernel::Lanes<$F>,
@@ -307,9 +310,7 @@ macro_rules! kernels {
                 s: Scaling<$F>,
                 k: &[$F],
             ) {
-                let a = $crate::kernel::cols_args(Some(out), x, &[m.len(), k.len()]);
-                // SAFETY: as in `cols_exp_sum`.
-                unsafe { cols_exp_times_tf(a, m.as_ptr(), s, k.as_ptr()) }
+                cols_map(out, x, m, s, k, simd::ExpTimesLane)
             }
             fn cols_minus(
                 out: $crate::kernel::LanesMut<$F>,
@@ -318,9 +319,7 @@ macro_rules! kernels {
                 s: Scaling<$F>,
                 k: &[$F],
             ) {
-                let a = $crate::kernel::cols_args(Some(out), x, &[m.len(), k.len()]);
-                // SAFETY: as in `cols_exp_sum`.
-                unsafe { cols_minus_tf(a, m.as_ptr(), s, k.as_ptr()) }
+                cols_map(out, x, m, s, k, simd::MinusLane)
             }
             $crate::kernel::Kernels {
                 name: $name,
