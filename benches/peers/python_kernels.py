@@ -46,6 +46,26 @@ def machine():
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
 
 
+def extension_check():
+    """Where the extension module comes from, and a warning when it is older
+    than the Rust sources of the checkout it sits in (timing stale code: a
+    `maturin develop` build does not follow later commits)."""
+    import pathlib
+
+    pkg = pathlib.Path(bm.__file__).resolve().parent
+    so = sorted(pkg.glob("_boltzmax*.so")) + sorted(pkg.glob("_boltzmax*.pyd"))
+    root = next((p for p in pkg.parents if (p / "crates" / "boltzmax" / "src").is_dir()), None)
+    if not so or root is None:
+        return "extension: an installed package (no source checkout to compare with)"
+    built = so[0].stat().st_mtime
+    newest = max(p.stat().st_mtime for p in (root / "crates").rglob("*.rs"))
+    stamp = datetime.datetime.fromtimestamp(built, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    note = f"extension {so[0]} built {stamp}"
+    if newest > built:
+        note += f" -- WARNING: older than the Rust sources under {root}; rebuild it before timing"
+    return note
+
+
 # perf_counter (wall time) by default; --clock cpu switches to the process's
 # CPU time, which on a loaded shared machine is far closer to what a quiet
 # machine's wall time would be for single-threaded work (time spent waiting
@@ -409,6 +429,8 @@ def write_markdown(path, rows, acc, edges, P, cmd):
         "",
         f"Command: `{cmd}`",
         "",
+        extension_check().replace(str(os.path.expanduser("~")), "~") + ".",
+        "",
         "Median time per call in ns per element; `boltzmax GB/s` is the bytes the operation must move (input read, "
         "plus the output written for softmax and log_softmax) over boltzmax's time (the floor is a copy of the same bytes for softmax and log_softmax, "
         "a read-only row sum for logsumexp)); `x floor` is boltzmax's time over the floor's; the last column is the "
@@ -497,6 +519,7 @@ def main():
     P = Peers()
     print(machine())
     print("versions:", P.versions)
+    print(extension_check())
     if P.skipped:
         print("skipped:", P.skipped)
     shapes = (SHAPES_F32[:4], []) if a.quick else (SHAPES_F32, SHAPES_F64)
