@@ -615,3 +615,78 @@ fn vertical_kernels_of_every_table_match_the_scalar_table() {
         }
     }
 }
+
+/// Lanes whose maximum comes last, first, after a run of -inf longer than
+/// a block of rows, or repeats across blocks (ties counted once), and
+/// lanes of slowly rising values: agree with the slice functions within
+/// the sums' bound, f32 and f64.
+fn running_maxima<F: Real>() {
+    let n = 100;
+    let f = |v: f64| F::from_f64(v);
+    let cols: Vec<Vec<F>> = vec![
+        (0..n).map(|i| f(i as f64 * 0.37)).collect(),
+        (0..n)
+            .map(|i| {
+                if i < 40 {
+                    F::NEG_INFINITY
+                } else {
+                    f((i as f64).sin() * 5.0)
+                }
+            })
+            .collect(),
+        (0..n).map(|i| f(-(i as f64) * 0.21)).collect(),
+        (0..n)
+            .map(|i| {
+                if i % 17 == 3 {
+                    f(5.0)
+                } else {
+                    f((i as f64).cos())
+                }
+            })
+            .collect(),
+        (0..n)
+            .map(|i| f(((i * 7919) % 101) as f64 * 0.5 - 20.0))
+            .collect(),
+        (0..n)
+            .map(|i| {
+                if i == n - 1 {
+                    f(60.0)
+                } else {
+                    f(i as f64 * 0.01)
+                }
+            })
+            .collect(),
+        (0..n).map(|i| f(1e-3 * i as f64)).collect(),
+        (0..n)
+            .map(|i| if i < 90 { F::NEG_INFINITY } else { f(2.0) })
+            .collect(),
+    ];
+    let x = Array::from_shape_fn((n, cols.len()), |(i, j)| cols[j][i]);
+    for p in [
+        Params::default(),
+        Params::temperature(f(0.3)).unwrap(),
+        Params::beta(f(4.0)).unwrap(),
+    ] {
+        let sm = nd::softmax(x.view(), 0, &p, Par::Seq).unwrap();
+        let ls = nd::log_softmax(x.view(), 0, &p, Par::Seq).unwrap();
+        let lse = nd::logsumexp(x.view(), 0, &p, Par::Seq).unwrap();
+        for (j, lane) in cols.iter().enumerate() {
+            let want = boltzmax::softmax_with(lane, &p);
+            assert!(close_lane(false, &want, &sm.column(j).to_vec()), "lane {j}");
+            let want = boltzmax::log_softmax_with(lane, &p);
+            assert!(close_lane(true, &want, &ls.column(j).to_vec()), "lane {j}");
+            let want = boltzmax::logsumexp_with(lane, &p);
+            assert!(
+                close_lse(n, want, lse[j]),
+                "lane {j}: {want:?} {:?}",
+                lse[j]
+            );
+        }
+    }
+}
+
+#[test]
+fn lanes_side_by_side_with_late_early_and_repeated_maxima() {
+    running_maxima::<f32>();
+    running_maxima::<f64>();
+}
