@@ -32,7 +32,7 @@
 //! other lanes, which the caller hands to the slice functions one by one,
 //! so every edge case keeps its one documented answer.
 
-use ndarray::{ArrayView2, ArrayViewMut2, s};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis, s};
 
 use crate::kernel::{Kernels, Lanes, LanesMut};
 use crate::params::{Params, Scaling};
@@ -82,12 +82,19 @@ pub(crate) fn applies<F: Real>(params: &Params<F>) -> bool {
 /// unspecified for the caller to write. `x`'s rows (and, but for
 /// logsumexp, `out`'s) must be contiguous, `x` at least one row long, and
 /// `params` such that [`applies`] holds.
+///
+/// With `threads > 1` a tall block (at least two groups of
+/// `GROUPS * ROWS` rows) is split by rows: the maxima by any rows, the
+/// sums by whole groups (each group's sum is made alone and the groups
+/// are added in order, as on one thread), the stores by rows; so the
+/// bits do not depend on `threads`.
 pub(crate) fn run<F: Real>(
     k: &Kernels<F>,
     what: Vertical,
     x: ArrayView2<'_, F>,
     mut out: ArrayViewMut2<'_, F>,
     params: &Params<F>,
+    threads: usize,
 ) -> Vec<usize> {
     debug_assert!(applies(params));
     let scaling = params.scale.scaling();
@@ -103,87 +110,101 @@ pub(crate) fn run<F: Real>(
     } else {
         (STREAM_WIDTH.min(c), false)
     };
+    // Row parts: whole groups each, at most one per thread.
+    let groups = n.div_ceil(GROUP_ROWS);
+    let parts = threads.min(groups).max(1);
+    let part_rows = groups.div_ceil(parts) * GROUP_ROWS;
+    let store = in_cache && what == Vertical::Softmax;
     let mut irregular = Vec::new();
-    let mut lane = Sums::new(width.min(c));
     let mut j0 = 0;
     while j0 < c {
         let w = width.min(c - j0);
         let xb = x.slice(s![.., j0..j0 + w]);
-        lane.reset(w);
-        (k.cols_max)(
-            Lanes::new(xb).expect("contiguous rows"),
-            &mut lane.m,
-            &mut lane.nan,
-        );
-        let store = in_cache && what == Vertical::Softmax;
         let mut ob = (what != Vertical::Logsumexp).then(|| out.slice_mut(s![.., j0..j0 + w]));
-        // The sums, in blocks of ROWS rows (with the exps stored when the
-        // block stays in cache for the scaling pass).
-        let mut i0 = 0;
-        let mut blocks = 0;
-        while i0 < n {
-            let i1 = (i0 + ROWS).min(n);
-            let xs = Lanes::new(xb.slice(s![i0..i1, ..])).expect("contiguous rows");
-            let os = match (&mut ob, store) {
-                (Some(o), true) => {
-                    Some(LanesMut::new(o.slice_mut(s![i0..i1, ..])).expect("contiguous rows"))
-                }
-                _ => None,
-            };
-            (k.cols_exp_sum)(os, xs, &lane.m, scaling, &mut lane.acc, &mut lane.ties);
-            lane.flush();
-            blocks += 1;
-            if blocks % GROUPS == 0 {
-                lane.close_group();
+        // The maxima.
+        let maxima = on_parts(row_chunks(xb, part_rows), |xp| {
+            let mut m = vec![F::NEG_INFINITY; w];
+            let mut nan = vec![F::ZERO; w];
+            (k.cols_max)(Lanes::new(xp).expect("contiguous rows"), &mut m, &mut nan);
+            (m, nan)
+        });
+        let (mut m, mut nan) = (vec![F::NEG_INFINITY; w], vec![F::ZERO; w]);
+        for (pm, pn) in maxima {
+            for j in 0..w {
+                m[j] = if pm[j] > m[j] { pm[j] } else { m[j] };
+                nan[j] = if pn[j].is_nan() { pn[j] } else { nan[j] };
             }
-            i0 = i1;
         }
-        lane.close_group();
+        // The sums, group by group (with the exps stored when the block
+        // stays in cache for the scaling pass).
+        let outs: Vec<Option<ArrayViewMut2<'_, F>>> = match (&mut ob, store) {
+            (Some(o), true) => row_chunks_mut(o.view_mut(), part_rows)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            _ => (0..row_chunks(xb, part_rows).len()).map(|_| None).collect(),
+        };
+        let work: Vec<_> = row_chunks(xb, part_rows).into_iter().zip(outs).collect();
+        let sums = on_parts(work, |(xp, op)| group_sums(k, xp, op, &m, scaling));
+        let mut total = vec![0.0f64; w];
+        let mut ties = vec![0.0f64; w];
+        for (groups, t) in sums {
+            for g in groups {
+                for j in 0..w {
+                    total[j] += g[j];
+                }
+            }
+            for j in 0..w {
+                ties[j] += t[j];
+            }
+        }
+        // `s` of each lane: the sum of `exp(z)` over all entries but one
+        // maximum (as [`crate::kernel::ExpSum::rest`]).
+        let rest = |j: usize| total[j] + (ties[j] - 1.0).max(0.0);
         for j in 0..w {
-            if !lane.regular(j) {
+            if nan[j].is_nan() || !m[j].is_finite() {
                 irregular.push(j0 + j);
             }
         }
         match what {
             Vertical::Softmax => {
-                let r: Vec<F> = (0..w)
-                    .map(|j| F::from_f64(1.0 / (1.0 + lane.rest(j))))
-                    .collect();
+                let r: Vec<F> = (0..w).map(|j| F::from_f64(1.0 / (1.0 + rest(j)))).collect();
                 let ob = ob.expect("an output block");
-                if store {
-                    let mut ob = ob;
-                    for mut row in ob.rows_mut() {
-                        let row = row.as_slice_mut().expect("contiguous rows");
-                        for (o, &r) in row.iter_mut().zip(&r) {
-                            *o *= r;
+                let work: Vec<_> = row_chunks(xb, part_rows)
+                    .into_iter()
+                    .zip(row_chunks_mut(ob, part_rows))
+                    .collect();
+                on_parts(work, |(xp, mut op)| {
+                    if store {
+                        for mut row in op.rows_mut() {
+                            let row = row.as_slice_mut().expect("contiguous rows");
+                            for (o, &r) in row.iter_mut().zip(&r) {
+                                *o *= r;
+                            }
                         }
+                    } else {
+                        let os = LanesMut::new(op).expect("contiguous rows");
+                        let xs = Lanes::new(xp).expect("contiguous rows");
+                        (k.cols_exp_times)(os, xs, &m, scaling, &r);
                     }
-                } else {
-                    let os = LanesMut::new(ob).expect("contiguous rows");
-                    (k.cols_exp_times)(
-                        os,
-                        Lanes::new(xb).expect("contiguous rows"),
-                        &lane.m,
-                        scaling,
-                        &r,
-                    );
-                }
+                });
             }
             Vertical::LogSoftmax => {
-                let cs: Vec<F> = (0..w).map(|j| F::from_f64(lane.rest(j).ln_1p())).collect();
-                let os = LanesMut::new(ob.expect("an output block")).expect("contiguous rows");
-                (k.cols_minus)(
-                    os,
-                    Lanes::new(xb).expect("contiguous rows"),
-                    &lane.m,
-                    scaling,
-                    &cs,
-                );
+                let cs: Vec<F> = (0..w).map(|j| F::from_f64(rest(j).ln_1p())).collect();
+                let ob = ob.expect("an output block");
+                let work: Vec<_> = row_chunks(xb, part_rows)
+                    .into_iter()
+                    .zip(row_chunks_mut(ob, part_rows))
+                    .collect();
+                on_parts(work, |(xp, op)| {
+                    let os = LanesMut::new(op).expect("contiguous rows");
+                    let xs = Lanes::new(xp).expect("contiguous rows");
+                    (k.cols_minus)(os, xs, &m, scaling, &cs);
+                });
             }
             Vertical::Logsumexp => {
                 for j in 0..w {
-                    out[[0, j0 + j]] =
-                        F::from_f64(shift_f64(scaling, lane.m[j]) + lane.rest(j).ln_1p());
+                    out[[0, j0 + j]] = F::from_f64(shift_f64(scaling, m[j]) + rest(j).ln_1p());
                 }
             }
         }
@@ -192,75 +213,79 @@ pub(crate) fn run<F: Real>(
     irregular
 }
 
-/// Per-lane state of a block: maxima, NaN flags (a NaN where the lane
-/// holds one), and the sums at their
-/// three levels (`acc` in `F` over at most [`ROWS`] rows, `group` in f64
-/// over at most [`GROUPS`] blocks, `total`), with the maxima left out of
-/// them counted in `ties` (per block, in `F`) and `tie_count`.
-struct Sums<F> {
-    m: Vec<F>,
-    nan: Vec<F>,
-    acc: Vec<F>,
-    ties: Vec<F>,
-    group: Vec<f64>,
-    total: Vec<f64>,
-    tie_count: Vec<f64>,
+/// Rows per group of blocks whose sums are made together in f64.
+const GROUP_ROWS: usize = ROWS * GROUPS;
+
+/// `x` cut into pieces of `rows` rows (the last may be shorter).
+fn row_chunks<F>(mut x: ArrayView2<'_, F>, rows: usize) -> Vec<ArrayView2<'_, F>> {
+    let mut v = Vec::new();
+    while x.nrows() > rows {
+        let (a, b) = x.split_at(Axis(0), rows);
+        v.push(a);
+        x = b;
+    }
+    v.push(x);
+    v
 }
 
-impl<F: Real> Sums<F> {
-    fn new(w: usize) -> Self {
-        Sums {
-            m: vec![F::NEG_INFINITY; w],
-            nan: vec![F::ZERO; w],
-            acc: vec![F::ZERO; w],
-            ties: vec![F::ZERO; w],
-            group: vec![0.0; w],
-            total: vec![0.0; w],
-            tie_count: vec![0.0; w],
-        }
+/// `out` cut into pieces of `rows` rows (the last may be shorter).
+fn row_chunks_mut<F>(mut out: ArrayViewMut2<'_, F>, rows: usize) -> Vec<ArrayViewMut2<'_, F>> {
+    let mut v = Vec::new();
+    while out.nrows() > rows {
+        let (a, b) = out.split_at(Axis(0), rows);
+        v.push(a);
+        out = b;
     }
+    v.push(out);
+    v
+}
 
-    fn reset(&mut self, w: usize) {
-        self.m.clear();
-        self.m.resize(w, F::NEG_INFINITY);
-        for v in [&mut self.acc, &mut self.ties, &mut self.nan] {
-            v.clear();
-            v.resize(w, F::ZERO);
-        }
-        for v in [&mut self.group, &mut self.total, &mut self.tie_count] {
-            v.clear();
-            v.resize(w, 0.0);
-        }
+/// `f` of every item, in order: on the calling thread for one item,
+/// else one rayon task per item.
+fn on_parts<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
     }
+    use rayon::prelude::*;
+    items.into_par_iter().map(f).collect()
+}
 
-    /// Moves the block sums (`acc`, `ties`) to f64.
-    fn flush(&mut self) {
-        for (g, a) in self.group.iter_mut().zip(self.acc.iter_mut()) {
-            *g += a.to_f64();
-            *a = F::ZERO;
+/// The sums of a run of whole groups of rows (the last group may be
+/// short): each group's lane sums in f64 (its blocks of [`ROWS`] rows
+/// summed in `F` and added in order), and the lanes' tie counts; with
+/// `out`, the exps stored there.
+fn group_sums<F: Real>(
+    k: &Kernels<F>,
+    x: ArrayView2<'_, F>,
+    mut out: Option<ArrayViewMut2<'_, F>>,
+    m: &[F],
+    scaling: Scaling<F>,
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let (n, w) = x.dim();
+    let mut acc = vec![F::ZERO; w];
+    let mut block_ties = vec![F::ZERO; w];
+    let mut ties = vec![0.0f64; w];
+    let mut groups = Vec::with_capacity(n.div_ceil(GROUP_ROWS));
+    let mut i0 = 0;
+    while i0 < n {
+        let g1 = (i0 + GROUP_ROWS).min(n);
+        let mut group = vec![0.0f64; w];
+        while i0 < g1 {
+            let i1 = (i0 + ROWS).min(g1);
+            let xs = Lanes::new(x.slice(s![i0..i1, ..])).expect("contiguous rows");
+            let os = out
+                .as_mut()
+                .map(|o| LanesMut::new(o.slice_mut(s![i0..i1, ..])).expect("contiguous rows"));
+            (k.cols_exp_sum)(os, xs, m, scaling, &mut acc, &mut block_ties);
+            for j in 0..w {
+                group[j] += acc[j].to_f64();
+                acc[j] = F::ZERO;
+                ties[j] += block_ties[j].to_f64();
+                block_ties[j] = F::ZERO;
+            }
+            i0 = i1;
         }
-        for (c, t) in self.tie_count.iter_mut().zip(self.ties.iter_mut()) {
-            *c += t.to_f64();
-            *t = F::ZERO;
-        }
+        groups.push(group);
     }
-
-    /// Adds the group's sums to the totals.
-    fn close_group(&mut self) {
-        for (t, g) in self.total.iter_mut().zip(self.group.iter_mut()) {
-            *t += *g;
-            *g = 0.0;
-        }
-    }
-
-    /// Lane `j` has an ordinary answer: no NaN, a finite maximum.
-    fn regular(&self, j: usize) -> bool {
-        !self.nan[j].is_nan() && self.m[j].is_finite()
-    }
-
-    /// `s` of lane `j`: the sum of `exp(z)` over all entries but one
-    /// maximum (as [`crate::kernel::ExpSum::rest`]).
-    fn rest(&self, j: usize) -> f64 {
-        self.total[j] + (self.tie_count[j] - 1.0).max(0.0)
-    }
+    (groups, ties)
 }

@@ -56,8 +56,11 @@
 //! With [`Par::Threads`] the lanes are split into contiguous groups run on
 //! rayon's global pool, only when the array holds at least
 //! [`PAR_MIN_ELEMENTS`] elements (below that, waking threads costs more
-//! than the work). Every lane is computed by the same code whatever the
-//! split, so results are bitwise identical for any thread count.
+//! than the work). Lanes side by side go to the threads in units of at
+//! least 256 lanes; a tall block of fewer lanes splits its rows instead
+//! (its sums by whole groups of 1024 rows, added in order). Every lane is
+//! computed by the same arithmetic whatever the split, so results are
+//! bitwise identical for any thread count.
 //!
 //! ```
 //! use boltzmax::nd::{self, Par};
@@ -277,7 +280,7 @@ impl<'a, F: Real> Panel<'a, F> {
 
     /// Runs `lane` on every lane of the panel, or the vertical passes
     /// (`vertical`: which function, with its parameters) where they apply.
-    fn run(mut self, lane: &LaneFn<F>, vertical: Option<(Vertical, &Params<F>)>) {
+    fn run(mut self, lane: &LaneFn<F>, vertical: Option<(Vertical, &Params<F>)>, threads: usize) {
         let (n, c) = self.x.dim();
         let n_out = self.out.nrows();
         // Lanes that are slices already: no copies.
@@ -328,6 +331,7 @@ impl<'a, F: Real> Panel<'a, F> {
                 self.x.view(),
                 self.out.view_mut(),
                 params,
+                threads,
             );
             for j in irregular {
                 let x = self.x.column(j).to_vec();
@@ -537,7 +541,12 @@ fn drive<F: Real>(
         }
         panels = split;
     }
-    run_units(panels, threads, &|p: Panel<F>| p.run(lane, vertical));
+    // Fewer units than threads (tall blocks of few lanes side by side):
+    // the vertical passes split their rows between the threads instead.
+    let row_threads = if panels.len() < threads { threads } else { 1 };
+    run_units(panels, threads, &|p: Panel<F>| {
+        p.run(lane, vertical, row_threads)
+    });
 }
 
 /// Fast path: every array in standard layout, the axis last.

@@ -202,6 +202,27 @@ fn results_are_bitwise_identical_for_any_thread_count() {
             );
         }
     }
+    // Tall blocks of few lanes side by side: their rows are split between
+    // the threads (whole groups of rows for the sums).
+    let tall = random_array::<f32>(&mut r, &[7000, 40]);
+    assert!(tall.len() >= PAR_MIN_ELEMENTS);
+    let bits = |x: &ArrayD<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let p = Params::temperature(0.6).unwrap();
+    let seq = [
+        nd::softmax(tall.view(), 0, &p, Par::Seq).unwrap(),
+        nd::log_softmax(tall.view(), 0, &p, Par::Seq).unwrap(),
+        nd::logsumexp(tall.view(), 0, &p, Par::Seq).unwrap(),
+    ];
+    for t in [2, 3, 7, 0] {
+        let par = [
+            nd::softmax(tall.view(), 0, &p, Par::Threads(t)).unwrap(),
+            nd::log_softmax(tall.view(), 0, &p, Par::Threads(t)).unwrap(),
+            nd::logsumexp(tall.view(), 0, &p, Par::Threads(t)).unwrap(),
+        ];
+        for (a, b) in seq.iter().zip(&par) {
+            assert_eq!(bits(a), bits(b), "tall, {t} threads");
+        }
+    }
     let b = random_array::<f64>(&mut r, &[70, 60, 70]);
     assert!(b.len() >= PAR_MIN_ELEMENTS);
     for axis in [0, 1, 2] {
