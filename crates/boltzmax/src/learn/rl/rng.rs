@@ -1158,6 +1158,28 @@ mod tests {
     }
 
     #[test]
+    fn shapes_beyond_the_f32_range_take_the_f64_path() {
+        // d > 2^60: the f32 squeezes are skipped (c = NaN) and every lane
+        // is decided by the f64 test; the draws keep Gamma(1e30)'s mean
+        // and standard deviation (1e15, relative 1e-15), beside a normal
+        // shape in the same block.
+        let mut batch = GammaBatch::new(&[1e30, 2.0]);
+        let mut rng = stream_rng(26, 0);
+        let n = 20_000;
+        let (mut big, mut two) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for _ in 0..n {
+            let g = batch.draw(&mut rng);
+            big.push(g[0] / 1e30 - 1.0);
+            two.push(g[1]);
+        }
+        let (m, v) = moments(&big);
+        assert!(m.abs() < 5.0 * 1e-15 / (n as f64).sqrt(), "mean {m}");
+        assert!((v.sqrt() / 1e-15 - 1.0).abs() < 0.05, "sd {}", v.sqrt());
+        let (m, _) = moments(&two);
+        assert!((m - 2.0).abs() < 5.0 * (2.0 / n as f64).sqrt(), "mean {m}");
+    }
+
+    #[test]
     fn zig32_table_is_exact() {
         // K[i] = ceil(2^24 X[i + 1] / X[i]) decides `m 2^-24 X[i] <
         // X[i + 1]` exactly as long as no quotient is within f64 rounding
