@@ -144,6 +144,26 @@ fn forms<F: Real>(tables: Vec<&'static Kernels<F>>) -> Vec<(String, Form<F>)> {
         }),
     ));
     v.push((
+        "nd, axis 0, lanes side by side (vertical passes)".into(),
+        Box::new(|x: &[F], p: &Params<F>| {
+            // Nine equal lanes in the columns of a C-ordered array: enough
+            // for the vertical passes, on one thread and split by rows.
+            let a = Array2::from_shape_fn((x.len(), 9), |(i, _)| x[i]);
+            let s = nd::softmax(a.view(), 0, p, Par::Seq).unwrap();
+            let l = nd::log_softmax(a.view(), 0, p, Par::Threads(2)).unwrap();
+            let z = nd::logsumexp(a.view(), 0, p, Par::Seq).unwrap();
+            for j in 1..9 {
+                assert!(
+                    s.column(0)
+                        .iter()
+                        .zip(s.column(j))
+                        .all(|(a, b)| same(*a, *b))
+                );
+            }
+            (Some(s.column(4).to_vec()), Some(l.column(8).to_vec()), z[5])
+        }),
+    ));
+    v.push((
         "logsumexp_weighted, unit weights (slice and nd)".into(),
         Box::new(|x: &[F], p: &Params<F>| {
             let b = vec![F::ONE; x.len()];
