@@ -110,8 +110,12 @@ pub(crate) fn run<F: Real>(
     // that is at least a few pages of each row), else streaming.
     let (width, in_cache) = if n * c * size <= IN_CACHE_BYTES {
         (c, true)
-    } else if n * 1024 * size <= IN_CACHE_BYTES {
-        ((IN_CACHE_BYTES / (n * size)) / 16 * 16, true)
+    } else if n * STREAM_WIDTH * size <= IN_CACHE_BYTES {
+        // Capped at STREAM_WIDTH lanes: wider blocks of few rows made each
+        // lane's state a fresh allocation past the allocator's mmap
+        // threshold, page faults on every call ((4, 262144) f32 softmax
+        // along axis 0 took 2.1 ns/elem, numpy 1.2).
+        (STREAM_WIDTH, true)
     } else {
         (STREAM_WIDTH.min(c), false)
     };
@@ -133,11 +137,12 @@ pub(crate) fn run<F: Real>(
             (k.cols_max)(Lanes::new(xp).expect("contiguous rows"), &mut m, &mut nan);
             (m, nan)
         });
-        let (mut m, mut nan) = (vec![F::NEG_INFINITY; w], vec![F::ZERO; w]);
+        let mut maxima = maxima.into_iter();
+        let (mut m, mut nan) = maxima.next().expect("at least one part");
         for (pm, pn) in maxima {
-            for j in 0..w {
-                m[j] = if pm[j] > m[j] { pm[j] } else { m[j] };
-                nan[j] = if pn[j].is_nan() { pn[j] } else { nan[j] };
+            for ((m, n), (pm, pn)) in m.iter_mut().zip(nan.iter_mut()).zip(pm.iter().zip(&pn)) {
+                *m = if *pm > *m { *pm } else { *m };
+                *n = if pn.is_nan() { *pn } else { *n };
             }
         }
         // The sums, group by group (with the exps stored when the block
@@ -155,25 +160,30 @@ pub(crate) fn run<F: Real>(
         let mut ties = vec![0.0f64; w];
         for (groups, t) in sums {
             for g in groups {
-                for j in 0..w {
-                    total[j] += g[j];
+                for (a, b) in total.iter_mut().zip(&g) {
+                    *a += *b;
                 }
             }
-            for j in 0..w {
-                ties[j] += t[j];
+            for (a, b) in ties.iter_mut().zip(&t) {
+                *a += *b;
             }
         }
-        // `s` of each lane: the sum of `exp(z)` over all entries but one
-        // maximum (as [`crate::kernel::ExpSum::rest`]).
-        let rest = |j: usize| total[j] + (ties[j] - 1.0).max(0.0);
-        for j in 0..w {
-            if nan[j].is_nan() || !m[j].is_finite() {
-                irregular.push(j0 + j);
+        // (One vectorised test for the common case: every lane regular.)
+        let regular = |(m, n): (&F, &F)| !n.is_nan() && m.is_finite();
+        if !m.iter().zip(&nan).fold(true, |all, l| all & regular(l)) {
+            for (j, l) in m.iter().zip(&nan).enumerate() {
+                if !regular(l) {
+                    irregular.push(j0 + j);
+                }
             }
         }
         match what {
             Vertical::Softmax => {
-                let r: Vec<F> = (0..w).map(|j| F::from_f64(1.0 / (1.0 + rest(j)))).collect();
+                let r: Vec<F> = total
+                    .iter()
+                    .zip(&ties)
+                    .map(|(s, t)| F::from_f64(1.0 / (1.0 + rest(*s, *t))))
+                    .collect();
                 let ob = ob.expect("an output block");
                 let work: Vec<_> = row_chunks(xb, part_rows)
                     .into_iter()
@@ -195,7 +205,11 @@ pub(crate) fn run<F: Real>(
                 });
             }
             Vertical::LogSoftmax => {
-                let cs: Vec<F> = (0..w).map(|j| F::from_f64(rest(j).ln_1p())).collect();
+                let cs: Vec<F> = total
+                    .iter()
+                    .zip(&ties)
+                    .map(|(s, t)| F::from_f64(ln_1p_sum(rest(*s, *t))))
+                    .collect();
                 let ob = ob.expect("an output block");
                 let work: Vec<_> = row_chunks(xb, part_rows)
                     .into_iter()
@@ -208,14 +222,65 @@ pub(crate) fn run<F: Real>(
                 });
             }
             Vertical::Logsumexp => {
-                for j in 0..w {
-                    out[[0, j0 + j]] = F::from_f64(shift_f64(scaling, m[j]) + rest(j).ln_1p());
+                // The logarithms first, in a loop that vectorises.
+                let logs: Vec<f64> = total
+                    .iter()
+                    .zip(&ties)
+                    .map(|(s, t)| ln_1p_sum(rest(*s, *t)))
+                    .collect();
+                for (j, (m, l)) in m.iter().zip(&logs).enumerate() {
+                    out[[0, j0 + j]] = F::from_f64(shift_f64(scaling, *m) + l);
                 }
             }
         }
         j0 += w;
     }
     irregular
+}
+
+/// `s` of a lane from its total and tie count: the sum of `exp(z)` over
+/// all entries but one maximum (as [`crate::kernel::ExpSum::rest`]).
+#[inline(always)]
+fn rest(total: f64, ties: f64) -> f64 {
+    total + (ties - 1.0).max(0.0)
+}
+
+/// `ln(1 + s)` for a lane's sum `0 <= s < 2^53`, within 2 ulp of libm's
+/// `ln_1p` in f64 (tested below), with no branch and no call (libm's per lane
+/// cost 10 ns, most of a short lane's time: log-softmax of (2, 1048576)
+/// along axis 0 took 7.5 ns/elem, numpy's 1.8), so that the loop over the
+/// lanes vectorises. `1 + s = 2^e m` with `m` in `[1/sqrt 2, sqrt 2)`;
+/// `ln m = 2 atanh(t)`, `t = (m - 1)/(m + 1)`, `|t| <= 0.1716`, by its
+/// series to `t^23` (the next term is below 2^-60 of the sum); `e ln 2` in
+/// two parts (`e LN2_HI` exact); and the rounding of `1 + s` corrected by
+/// `(s - (u - 1)) / u`, which keeps tiny sums exact (`s < 2^-53` gives
+/// `s`).
+#[inline(always)]
+fn ln_1p_sum(s: f64) -> f64 {
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76); // ln 2 - LN2_HI
+    let u = 1.0 + s;
+    let bits = u.to_bits();
+    // The exponent as an f64 without an integer conversion (which SSE2
+    // cannot vectorise): its bits placed in the mantissa of 2^52.
+    let e =
+        f64::from_bits((bits >> 52) | 0x4330_0000_0000_0000) - (4_503_599_627_370_496.0 + 1023.0);
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let big = m > std::f64::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = if big { e + 1.0 } else { e };
+    let f = m - 1.0;
+    let t = f / (2.0 + f);
+    let t2 = t * t;
+    // 2 atanh(t) / t = 2 (1 + t^2/3 + t^4/5 + ...), Horner in t^2.
+    // (Plain products and sums: `mul_add` without the FMA feature would be
+    // a libm call per lane.)
+    let mut p: f64 = 2.0 / 23.0;
+    for k in (0..11).rev() {
+        p = p * t2 + 2.0 / (2 * k + 1) as f64;
+    }
+    let corr = (s - (u - 1.0)) / u;
+    e * LN2_HI + (t * p + (e * LN2_LO + corr))
 }
 
 /// Rows per group of blocks whose sums are made together in f64.
@@ -282,15 +347,72 @@ fn group_sums<F: Real>(
                 .as_mut()
                 .map(|o| LanesMut::new(o.slice_mut(s![i0..i1, ..])).expect("contiguous rows"));
             (k.cols_exp_sum)(os, xs, m, scaling, &mut acc, &mut block_ties);
-            for j in 0..w {
-                group[j] += acc[j].to_f64();
-                acc[j] = F::ZERO;
-                ties[j] += block_ties[j].to_f64();
-                block_ties[j] = F::ZERO;
+            for (g, a) in group.iter_mut().zip(acc.iter_mut()) {
+                *g += a.to_f64();
+                *a = F::ZERO;
+            }
+            for (t, b) in ties.iter_mut().zip(block_ties.iter_mut()) {
+                *t += b.to_f64();
+                *b = F::ZERO;
             }
             i0 = i1;
         }
         groups.push(group);
     }
     (groups, ties)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ln_1p_sum;
+
+    /// Error in ulp of `got` against `want` (both f64).
+    fn ulps(got: f64, want: f64) -> f64 {
+        let ulp = f64::from_bits(want.abs().to_bits() + 1) - want.abs();
+        (got - want).abs() / ulp
+    }
+
+    /// Against libm's `ln_1p` (itself within 1 ulp) on 0, subnormal and
+    /// tiny sums, every binade up to 2^52, and the reduction's switch
+    /// points (1 + s near powers of two and near sqrt 2 times them).
+    #[test]
+    fn ln_1p_sum_is_within_an_ulp_or_two_of_libm() {
+        let mut args = vec![
+            0.0,
+            5e-324,
+            1e-300,
+            1e-20,
+            2f64.powi(-53),
+            2f64.powi(-52),
+            1e-10,
+        ];
+        let mut x = 1e-18;
+        while x < 4.0e15 {
+            args.push(x);
+            x *= 1.037;
+        }
+        for k in 0..52 {
+            let p = 2f64.powi(k);
+            for d in [-3.0, -1.0, 0.0, 1.0, 3.0] {
+                let ulp = f64::EPSILON * p;
+                args.push((p - 1.0 + d * ulp).max(0.0));
+                args.push((p * std::f64::consts::SQRT_2 - 1.0 + d * ulp).max(0.0));
+            }
+        }
+        let mut worst: f64 = 0.0;
+        for &s in &args {
+            let (got, want) = (ln_1p_sum(s), s.ln_1p());
+            if want == 0.0 {
+                assert_eq!(got, 0.0, "{s}");
+                continue;
+            }
+            worst = worst.max(ulps(got, want));
+        }
+        eprintln!(
+            "ln_1p_sum: worst {worst:.3} ulp against libm over {} sums",
+            args.len()
+        );
+        assert!(worst <= 2.0, "worst {worst} ulp");
+        assert_eq!(ln_1p_sum(1e-300), 1e-300);
+    }
 }
