@@ -1374,6 +1374,27 @@ pub(super) mod consts {
         f64::from_bits(0x3ffd_5818_dcfb_a487),
         f64::from_bits(0x3ffe_a4af_a2a4_90da),
     ];
+    /// `2^(j/16) - EXP2_16_F64[j]`, the entries' rounding errors (mpmath,
+    /// 60 digits, rounded to f64), added back by the AVX-512 f64 exp.
+    #[cfg(target_arch = "x86_64")]
+    pub const EXP2_16_LO_F64: [f64; 16] = [
+        f64::from_bits(0x0000_0000_0000_0000),
+        f64::from_bits(0x3c98_a62e_4adc_610b),
+        f64::from_bits(0xbc81_9041_b9d7_8a76),
+        f64::from_bits(0x3c99_b07e_b6c7_0573),
+        f64::from_bits(0x3c86_f46a_d231_82e4),
+        f64::from_bits(0x3c8a_da09_11f0_9ebc),
+        f64::from_bits(0x3c7d_4397_afec_42e2),
+        f64::from_bits(0x3c96_324c_0546_47ad),
+        f64::from_bits(0xbc9b_dd34_13b2_6456),
+        f64::from_bits(0xbc84_1577_ee04_992f),
+        f64::from_bits(0x3c96_e9f1_5686_4b27),
+        f64::from_bits(0x3c7c_7c46_b071_f2be),
+        f64::from_bits(0x3c97_a1cd_345d_cc81),
+        f64::from_bits(0x3c81_1065_8950_48dd),
+        f64::from_bits(0x3c82_ed02_d75b_3707),
+        f64::from_bits(0xbc9e_9c23_179c_2893),
+    ];
     /// `q(r) ~ (e^r - 1)/r` on `|r| <= ln 2 / 32`, coefficients of `r^0
     /// ..= r^5`: `1 + r h(r)` with `h` interpolating `(e^r - 1 - r)/r^2`
     /// at the five Chebyshev nodes (mpmath, 60 digits); relative error of

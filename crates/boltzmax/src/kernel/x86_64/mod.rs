@@ -24,7 +24,8 @@
 //! [-104, 0], 0.88 million f64 ones covering [-746, 0], both including the
 //! subnormal range and the reductions' switch points): worst 0.90 ulp in
 //! f32 on AVX2 and 0.99 on AVX-512 (0.9998 over every f32 in [-104, 0]),
-//! 0.90 ulp in f64 on AVX2 and 1.22 on AVX-512, 0.88-1.05 ulp where the
+//! 0.90 ulp in f64 on AVX2 and 0.81 on AVX-512 (1.22 before its table
+//! entries' rounding errors were added back), 0.88-1.05 ulp where the
 //! result is subnormal; the tests assert 2.
 //!
 //! The stores multiply by `1/denom` rounded to the element type instead
