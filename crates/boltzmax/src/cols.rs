@@ -177,19 +177,13 @@ pub(crate) fn run<F: Real>(
                 }
             }
         }
+        // `s` of each lane (as [`crate::kernel::ExpSum::rest`]).
+        let sums: Vec<f64> = total.iter().zip(&ties).map(|(s, t)| rest(*s, *t)).collect();
         match what {
             Vertical::Softmax => {
-                let r: Vec<F> = total
-                    .iter()
-                    .zip(&ties)
-                    .map(|(s, t)| F::from_f64(1.0 / (1.0 + rest(*s, *t))))
-                    .collect();
+                let r: Vec<F> = sums.iter().map(|s| F::from_f64(1.0 / (1.0 + s))).collect();
                 let ob = ob.expect("an output block");
-                let work: Vec<_> = row_chunks(xb, part_rows)
-                    .into_iter()
-                    .zip(row_chunks_mut(ob, part_rows))
-                    .collect();
-                on_parts(work, |(xp, mut op)| {
+                on_parts(row_pairs(xb, ob, part_rows), |(xp, mut op)| {
                     if store {
                         for mut row in op.rows_mut() {
                             let row = row.as_slice_mut().expect("contiguous rows");
@@ -205,29 +199,17 @@ pub(crate) fn run<F: Real>(
                 });
             }
             Vertical::LogSoftmax => {
-                let cs: Vec<F> = total
-                    .iter()
-                    .zip(&ties)
-                    .map(|(s, t)| F::from_f64(ln_1p_sum(rest(*s, *t))))
-                    .collect();
+                // (The logarithms in a loop of their own, which vectorises.)
+                let cs: Vec<F> = sums.iter().map(|s| F::from_f64(ln_1p_sum(*s))).collect();
                 let ob = ob.expect("an output block");
-                let work: Vec<_> = row_chunks(xb, part_rows)
-                    .into_iter()
-                    .zip(row_chunks_mut(ob, part_rows))
-                    .collect();
-                on_parts(work, |(xp, op)| {
+                on_parts(row_pairs(xb, ob, part_rows), |(xp, op)| {
                     let os = LanesMut::new(op).expect("contiguous rows");
                     let xs = Lanes::new(xp).expect("contiguous rows");
                     (k.cols_minus)(os, xs, &m, scaling, &cs);
                 });
             }
             Vertical::Logsumexp => {
-                // The logarithms first, in a loop that vectorises.
-                let logs: Vec<f64> = total
-                    .iter()
-                    .zip(&ties)
-                    .map(|(s, t)| ln_1p_sum(rest(*s, *t)))
-                    .collect();
+                let logs: Vec<f64> = sums.iter().map(|s| ln_1p_sum(*s)).collect();
                 for (j, (m, l)) in m.iter().zip(&logs).enumerate() {
                     out[[0, j0 + j]] = F::from_f64(shift_f64(scaling, *m) + l);
                 }
@@ -308,6 +290,18 @@ fn row_chunks_mut<F>(mut out: ArrayViewMut2<'_, F>, rows: usize) -> Vec<ArrayVie
     }
     v.push(out);
     v
+}
+
+/// `x` and `out` cut into the same pieces of `rows` rows, paired.
+fn row_pairs<'a, F>(
+    x: ArrayView2<'a, F>,
+    out: ArrayViewMut2<'a, F>,
+    rows: usize,
+) -> Vec<(ArrayView2<'a, F>, ArrayViewMut2<'a, F>)> {
+    row_chunks(x, rows)
+        .into_iter()
+        .zip(row_chunks_mut(out, rows))
+        .collect()
 }
 
 /// `f` of every item, in order: on the calling thread for one item,
