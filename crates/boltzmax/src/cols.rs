@@ -130,8 +130,10 @@ pub(crate) fn run<F: Real>(
         let w = width.min(c - j0);
         let xb = x.slice(s![.., j0..j0 + w]);
         let mut ob = (what != Vertical::Logsumexp).then(|| out.slice_mut(s![.., j0..j0 + w]));
+        // The rows' pieces, one per part (views: each pass reuses them).
+        let xparts = row_chunks(xb, part_rows);
         // The maxima.
-        let maxima = on_parts(row_chunks(xb, part_rows), |xp| {
+        let maxima = on_parts(xparts.clone(), |xp| {
             let mut m = vec![F::NEG_INFINITY; w];
             let mut nan = vec![F::ZERO; w];
             (k.cols_max)(Lanes::new(xp).expect("contiguous rows"), &mut m, &mut nan);
@@ -152,15 +154,15 @@ pub(crate) fn run<F: Real>(
                 .into_iter()
                 .map(Some)
                 .collect(),
-            _ => (0..row_chunks(xb, part_rows).len()).map(|_| None).collect(),
+            _ => xparts.iter().map(|_| None).collect(),
         };
-        let work: Vec<_> = row_chunks(xb, part_rows).into_iter().zip(outs).collect();
+        let work: Vec<_> = xparts.iter().copied().zip(outs).collect();
         let sums = on_parts(work, |(xp, op)| group_sums(k, xp, op, &m, scaling));
         let mut total = vec![0.0f64; w];
         let mut ties = vec![0.0f64; w];
         for (groups, t) in sums {
-            for g in groups {
-                for (a, b) in total.iter_mut().zip(&g) {
+            for g in groups.chunks_exact(w) {
+                for (a, b) in total.iter_mut().zip(g) {
                     *a += *b;
                 }
             }
@@ -186,7 +188,7 @@ pub(crate) fn run<F: Real>(
                     .map(F::from_f64)
                     .collect();
                 let ob = ob.expect("an output block");
-                on_parts(row_pairs(xb, ob, part_rows), |(xp, mut op)| {
+                on_parts(row_pairs(&xparts, ob, part_rows), |(xp, mut op)| {
                     if store {
                         for mut row in op.rows_mut() {
                             let row = row.as_slice_mut().expect("contiguous rows");
@@ -207,7 +209,7 @@ pub(crate) fn run<F: Real>(
                     .map(F::from_f64)
                     .collect();
                 let ob = ob.expect("an output block");
-                on_parts(row_pairs(xb, ob, part_rows), |(xp, op)| {
+                on_parts(row_pairs(&xparts, ob, part_rows), |(xp, op)| {
                     let os = LanesMut::new(op).expect("contiguous rows");
                     let xs = Lanes::new(xp).expect("contiguous rows");
                     (k.cols_minus)(os, xs, &m, scaling, &cs);
@@ -359,14 +361,15 @@ fn row_chunks_mut<F>(mut out: ArrayViewMut2<'_, F>, rows: usize) -> Vec<ArrayVie
     v
 }
 
-/// `x` and `out` cut into the same pieces of `rows` rows, paired.
+/// `out` cut as `xparts` is (pieces of `rows` rows), paired with them.
 fn row_pairs<'a, F>(
-    x: ArrayView2<'a, F>,
+    xparts: &[ArrayView2<'a, F>],
     out: ArrayViewMut2<'a, F>,
     rows: usize,
 ) -> Vec<(ArrayView2<'a, F>, ArrayViewMut2<'a, F>)> {
-    row_chunks(x, rows)
-        .into_iter()
+    xparts
+        .iter()
+        .copied()
         .zip(row_chunks_mut(out, rows))
         .collect()
 }
@@ -383,24 +386,24 @@ fn on_parts<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -
 
 /// The sums of a run of whole groups of rows (the last group may be
 /// short): each group's lane sums in f64 (its blocks of [`ROWS`] rows
-/// summed in `F` and added in order), and the lanes' tie counts; with
-/// `out`, the exps stored there.
+/// summed in `F` and added in order), group after group in one vector of
+/// `width` entries each, and the lanes' tie counts; with `out`, the exps
+/// stored there.
 fn group_sums<F: Real>(
     k: &Kernels<F>,
     x: ArrayView2<'_, F>,
     mut out: Option<ArrayViewMut2<'_, F>>,
     m: &[F],
     scaling: Scaling<F>,
-) -> (Vec<Vec<f64>>, Vec<f64>) {
+) -> (Vec<f64>, Vec<f64>) {
     let (n, w) = x.dim();
     let mut acc = vec![F::ZERO; w];
     let mut block_ties = vec![F::ZERO; w];
     let mut ties = vec![0.0f64; w];
-    let mut groups = Vec::with_capacity(n.div_ceil(GROUP_ROWS));
+    let mut groups = vec![0.0f64; n.div_ceil(GROUP_ROWS) * w];
     let mut i0 = 0;
-    while i0 < n {
+    for group in groups.chunks_exact_mut(w.max(1)) {
         let g1 = (i0 + GROUP_ROWS).min(n);
-        let mut group = vec![0.0f64; w];
         while i0 < g1 {
             let i1 = (i0 + ROWS).min(g1);
             let xs = Lanes::new(x.slice(s![i0..i1, ..])).expect("contiguous rows");
@@ -418,7 +421,6 @@ fn group_sums<F: Real>(
             }
             i0 = i1;
         }
-        groups.push(group);
     }
     (groups, ties)
 }

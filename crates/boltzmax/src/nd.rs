@@ -172,10 +172,10 @@ struct Panel<'a, F> {
     b: Option<ArrayView2<'a, F>>,
     out: ArrayViewMut2<'a, F>,
     out2: Option<ArrayViewMut2<'a, F>>,
-    /// Wide enough for the vertical passes, decided before any split
-    /// between threads (so a lane's path, and its bits, do not depend on
-    /// the thread count).
-    wide: bool,
+    /// Takes the vertical passes (lanes side by side): decided once per
+    /// panel before any split between threads (so a lane's path, and its
+    /// bits, do not depend on the thread count); see [`Panel::side_by_side`].
+    side_by_side: bool,
 }
 
 fn two_d<'a, T>(v: ArrayViewD<'a, T>) -> ArrayView2<'a, T> {
@@ -217,7 +217,7 @@ impl<'a, F: Real> Parts<'a, F> {
                 b: self.b.map(two_d),
                 out: two_d_mut(self.out),
                 out2: self.out2.map(two_d_mut),
-                wide: false,
+                side_by_side: false,
             });
             return;
         }
@@ -265,7 +265,7 @@ impl<'a, F: Real> Panel<'a, F> {
                 b: b1,
                 out: o1,
                 out2: p1,
-                wide: self.wide,
+                side_by_side: self.side_by_side,
             },
             Panel {
                 x: x2,
@@ -273,9 +273,25 @@ impl<'a, F: Real> Panel<'a, F> {
                 b: b2,
                 out: o2,
                 out2: p2,
-                wide: self.wide,
+                side_by_side: self.side_by_side,
             },
         )
+    }
+
+    /// Whether the vertical passes can compute `what` here: at least
+    /// [`VERTICAL_MIN_LANES`] lanes of a non-empty axis, each row of them
+    /// contiguous in `x` (and in `out`, but for logsumexp), no mask or
+    /// weights, and a shift by the maximum ([`cols::applies`]).
+    fn side_by_side(&self, what: Vertical, params: &Params<F>) -> bool {
+        let unit = |s: &[isize]| self.lanes() <= 1 || s[1] == 1;
+        self.x.nrows() > 0
+            && self.lanes() >= VERTICAL_MIN_LANES
+            && self.mask.is_none()
+            && self.b.is_none()
+            && self.out2.is_none()
+            && cols::applies(params)
+            && unit(self.x.strides())
+            && (what == Vertical::Logsumexp || unit(self.out.strides()))
     }
 
     /// Runs `lane` on every lane of the panel, or the vertical passes
@@ -314,16 +330,8 @@ impl<'a, F: Real> Panel<'a, F> {
         }
         // Rows of neighbouring lanes side by side: the vertical passes
         // (no copies), every lane with an edge case left to `lane`.
-        let unit = |s: &[isize]| c <= 1 || s[1] == 1;
         if let Some((what, params)) = vertical
-            && n > 0
-            && self.wide
-            && self.mask.is_none()
-            && self.b.is_none()
-            && self.out2.is_none()
-            && cols::applies(params)
-            && unit(self.x.strides())
-            && (what == Vertical::Logsumexp || unit(self.out.strides()))
+            && self.side_by_side
         {
             let irregular = cols::run(
                 F::kernels(),
@@ -510,8 +518,10 @@ fn drive<F: Real>(
     };
     let mut panels = Vec::new();
     parts.into_panels(&mut panels);
-    for p in &mut panels {
-        p.wide = p.lanes() >= VERTICAL_MIN_LANES;
+    if let Some((what, params)) = vertical {
+        for p in &mut panels {
+            p.side_by_side = p.side_by_side(what, params);
+        }
     }
     if threads > 1 {
         // Enough units for every thread: split wide panels along the lanes.
@@ -527,11 +537,7 @@ fn drive<F: Real>(
         let wide_target = lanes.div_ceil(threads).max(VERTICAL_MIN_SPLIT);
         let mut split = Vec::new();
         for mut p in panels {
-            let target = if vertical.is_some() && p.wide {
-                wide_target
-            } else {
-                target
-            };
+            let target = if p.side_by_side { wide_target } else { target };
             while p.lanes() > target {
                 let (a, b) = p.split(target);
                 split.push(a);
@@ -683,14 +689,7 @@ fn elementwise_into<F: Real, D: Dimension>(
         Elementwise::Softmax => Vertical::Softmax,
         Elementwise::LogSoftmax => Vertical::LogSoftmax,
     };
-    let masked = parts.mask.is_some();
-    drive(
-        parts,
-        ax,
-        par,
-        &lane,
-        (!masked).then_some((vertical, params)),
-    );
+    drive(parts, ax, par, &lane, Some((vertical, params)));
     Ok(())
 }
 
@@ -864,14 +863,7 @@ fn lse_into<F: Real, D: RemoveAxis>(
             Some(m) => slice::logsumexp_masked(x, m, params).expect("lengths are checked"),
         };
     };
-    let masked = parts.mask.is_some();
-    drive(
-        parts,
-        ax,
-        par,
-        &lane,
-        (!masked).then_some((Vertical::Logsumexp, params)),
-    );
+    drive(parts, ax, par, &lane, Some((Vertical::Logsumexp, params)));
     Ok(())
 }
 

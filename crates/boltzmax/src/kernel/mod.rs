@@ -192,7 +192,6 @@ impl<'a, F> LanesMut<'a, F> {
 /// rows`, `j < width`, `x + i * sx + j` is readable and (unless `out` is
 /// null) `out + i * so + j` writable, the two disjoint.
 #[derive(Clone, Copy)]
-#[allow(dead_code)]
 pub(crate) struct ColsArgs<F> {
     pub out: *mut F,
     pub so: isize,
@@ -204,7 +203,6 @@ pub(crate) struct ColsArgs<F> {
 
 /// [`ColsArgs`] of a vertical kernel's arguments, after checking that
 /// `out` has `x`'s shape and that every per-lane slice covers the width.
-#[allow(dead_code)]
 pub(crate) fn cols_args<F>(
     out: Option<LanesMut<F>>,
     x: Lanes<F>,
