@@ -33,5 +33,6 @@ pub(crate) mod fastmath;
 mod rng;
 pub mod tabular;
 mod ziggurat;
+mod ziggurat1024;
 
 pub use rng::stream_rng;
