@@ -17,11 +17,11 @@ use crate::learn::rl::rng::{GammaBatch, beta_ratios, standard_normal};
 /// The 2K Gamma variates of a step (`theta_i = X_i / (X_i + Y_i)`,
 /// `X_i ~ Gamma(a_i)`, `Y_i ~ Gamma(b_i)`) are drawn together from one
 /// `u64` of `rng` expanded by a counter-based SplitMix64 into vector
-/// lanes: Marsaglia and Tsang's method with ziggurat normals, its first
+/// lanes: Marsaglia and Tsang's method with (1024-layer) ziggurat normals, its first
 /// proposal in `f32` (a 24-bit ziggurat position and a 24-bit uniform,
 /// the value rounded to `f32`), every accept/reject decision exact (an
 /// `f32` squeeze accepts only with a margin that covers its rounding; the
-/// rest take the `f64` test), and the ~3% of lanes whose first attempt
+/// rest take the `f64` test), and the ~2.6% of lanes whose first attempt
 /// does not finish continuing in `f64` from `rng`. Exact in distribution
 /// up to the `f32` rounding of the variate, the standard of numpy's
 /// `standard_gamma(dtype=float32)`.
