@@ -679,24 +679,21 @@ mod tests {
         s * h / 3.0
     }
 
-    #[test]
-    fn ziggurat_normal_matches_the_normal_cdf() {
-        // 148 bins: 0.05 wide over [-3.5, 3.5], then out to the tail start
-        // r = 3.654, 4, 4.5 and beyond, so that the fast path, the wedges
-        // and the tail are each checked against the exact bin masses.
-        let r = super::super::ziggurat::R;
-        let mut edges = vec![f64::NEG_INFINITY, -4.5, -4.0, -r];
+    /// Draws `n` normals from `draw`, counts them in bins 0.05 wide over
+    /// [-3.5, 3.5] and beyond them at `±outer` (increasing, above 3.5) and
+    /// infinity and returns the chi-square against the exact bin masses
+    /// (148 bins, 147 degrees of freedom: 205.73 is the 0.999 quantile,
+    /// scipy) and the counts.
+    fn normal_chi2(outer: [f64; 3], n: usize, mut draw: impl FnMut() -> f64) -> (f64, Vec<u64>) {
+        let mut edges = vec![f64::NEG_INFINITY, -outer[2], -outer[1], -outer[0]];
         edges.extend((0..=140).map(|k| -3.5 + 0.05 * k as f64));
-        edges.extend([r, 4.0, 4.5, f64::INFINITY]);
-        let n = 4_000_000;
+        edges.extend([outer[0], outer[1], outer[2], f64::INFINITY]);
         let mut counts = vec![0u64; edges.len() - 1];
-        let mut rng = stream_rng(3, 0);
         for _ in 0..n {
-            let z = standard_normal(&mut rng);
-            let b = edges.partition_point(|&e| e <= z) - 1;
-            counts[b] += 1;
+            let z = draw();
+            counts[edges.partition_point(|&e| e <= z) - 1] += 1;
         }
-        let chi2: f64 = counts
+        let chi2 = counts
             .iter()
             .enumerate()
             .map(|(b, &o)| {
@@ -704,7 +701,17 @@ mod tests {
                 (o as f64 - e).powi(2) / e
             })
             .sum();
-        // 147 degrees of freedom: 205.73 is the 0.999 quantile (scipy).
+        (chi2, counts)
+    }
+
+    #[test]
+    fn ziggurat_normal_matches_the_normal_cdf() {
+        // Out to the tail start r = 3.654, 4, 4.5 and beyond, so that the
+        // fast path, the wedges and the tail are each checked against the
+        // exact bin masses.
+        let r = super::super::ziggurat::R;
+        let mut rng = stream_rng(3, 0);
+        let (chi2, counts) = normal_chi2([r, 4.0, 4.5], 4_000_000, || standard_normal(&mut rng));
         assert!(chi2 < 205.73, "chi2 {chi2}");
         // The two tails beyond r (2.58e-4 of the mass) are both drawn.
         assert!(counts[2] > 0 && counts[counts.len() - 3] > 0);
@@ -712,32 +719,14 @@ mod tests {
 
     #[test]
     fn first_pass_ziggurat_matches_the_normal_cdf() {
-        // As above, for the 1024-layer ziggurat with f32 fast points:
-        // bins 0.05 wide over [-3.5, 3.5], then out to its tail start
-        // r = 4.039, 4.5 and beyond. The f32 rounding of fast points
-        // (relative 2^-24) moves a point across a bin edge with
-        // probability ~1e-7 per draw: far below what 4e6 draws resolve.
+        // As above, for the 1024-layer ziggurat with f32 fast points, out
+        // to its tail start r = 4.039, 4.5 and beyond. The f32 rounding of
+        // fast points (relative 2^-24) moves a point across a bin edge
+        // with probability ~1e-7 per draw: far below what 4e6 draws
+        // resolve.
         let r = super::super::ziggurat1024::R;
-        let mut edges = vec![f64::NEG_INFINITY, -4.5, -r, -3.8];
-        edges.extend((0..=140).map(|k| -3.5 + 0.05 * k as f64));
-        edges.extend([3.8, r, 4.5, f64::INFINITY]);
-        let n = 4_000_000;
-        let mut counts = vec![0u64; edges.len() - 1];
         let mut rng = stream_rng(31, 0);
-        for _ in 0..n {
-            let z = zig32_normal(&mut rng);
-            let b = edges.partition_point(|&e| e <= z) - 1;
-            counts[b] += 1;
-        }
-        let chi2: f64 = counts
-            .iter()
-            .enumerate()
-            .map(|(b, &o)| {
-                let e = n as f64 * normal_mass(edges[b], edges[b + 1]);
-                (o as f64 - e).powi(2) / e
-            })
-            .sum();
-        // 147 degrees of freedom: 205.73 is the 0.999 quantile (scipy).
+        let (chi2, counts) = normal_chi2([3.8, r, 4.5], 4_000_000, || zig32_normal(&mut rng));
         assert!(chi2 < 205.73, "chi2 {chi2}");
         // The two tails beyond r (the slow path's tail) are both drawn.
         assert!(counts[1] > 0 && counts[counts.len() - 2] > 0);
