@@ -454,3 +454,65 @@ fn schedules_and_reward_functions() {
         .unwrap();
     assert!(c.optimal_fraction[299] > 0.8, "{}", c.optimal_fraction[299]);
 }
+
+#[test]
+fn select_pair_makes_the_same_choices_and_draws_as_two_selects() {
+    // The simulator steps two runs at once through `Policy::select_pair`;
+    // Thompson-Beta interleaves the two selections' work, which must not
+    // change a choice or a draw. Checked against `select` called in turn,
+    // for the policy itself and through `AnyPolicy` (whose pair is
+    // dispatched only when both sides are Thompson-Beta), with priors
+    // above and below 1 (shapes below 1 take the boost), rewards from
+    // Bernoulli arms; the generators must end in the same state.
+    use boltzmax::learn::rl::bandit::{AnyPolicy, ThompsonBeta};
+    use rand::RngCore;
+    let means = [0.9, 0.5, 0.45, 0.2, 0.85, 0.1, 0.3];
+    let env = || BernoulliBandit::new(means.to_vec()).unwrap();
+    for (a0, b0) in [(1.0, 1.0), (0.4, 2.5), (0.3, 0.2)] {
+        let build = || ThompsonBeta::with_prior(means.len(), a0, b0).unwrap();
+        let (mut p, mut q) = (build(), build());
+        let (mut pp, mut qq) = (build(), build());
+        let (mut rp, mut rq) = (stream_rng(5, 0), stream_rng(5, 1));
+        let (mut sp, mut sq) = (stream_rng(5, 0), stream_rng(5, 1));
+        let (mut ep, mut eq) = (env(), env());
+        let (mut fp, mut fq) = (env(), env());
+        for _ in 0..3000 {
+            let (x, y) = (p.select(&mut rp), q.select(&mut rq));
+            let (u, v) = ThompsonBeta::select_pair(&mut pp, &mut qq, &mut sp, &mut sq);
+            assert_eq!((x, y), (u, v));
+            let (r, s) = (ep.pull(x, &mut rp), eq.pull(y, &mut rq));
+            assert_eq!((r, s), (fp.pull(u, &mut sp), fq.pull(v, &mut sq)));
+            p.update(x, r);
+            q.update(y, s);
+            pp.update(u, r);
+            qq.update(v, s);
+        }
+        assert_eq!(
+            (rp.next_u64(), rq.next_u64()),
+            (sp.next_u64(), sq.next_u64())
+        );
+    }
+    for spec in ["thompson", "ucb:c=2", "bge:C=0.5"] {
+        let spec: PolicySpec = spec.parse().unwrap();
+        let build = || -> AnyPolicy { spec.build(means.len()).unwrap() };
+        let (mut p, mut q, mut pp, mut qq) = (build(), build(), build(), build());
+        let (mut rp, mut rq) = (stream_rng(6, 0), stream_rng(6, 1));
+        let (mut sp, mut sq) = (stream_rng(6, 0), stream_rng(6, 1));
+        for t in 0..2000 {
+            let (x, y) = (p.select(&mut rp), q.select(&mut rq));
+            assert_eq!(
+                (x, y),
+                AnyPolicy::select_pair(&mut pp, &mut qq, &mut sp, &mut sq)
+            );
+            let r = f64::from(t % 3 == 0) * means[x];
+            p.update(x, r);
+            pp.update(x, r);
+            q.update(y, 1.0 - r);
+            qq.update(y, 1.0 - r);
+        }
+        assert_eq!(
+            (rp.next_u64(), rq.next_u64()),
+            (sp.next_u64(), sq.next_u64())
+        );
+    }
+}

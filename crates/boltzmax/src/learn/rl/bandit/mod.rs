@@ -66,6 +66,24 @@ pub trait Policy {
     fn update(&mut self, arm: usize, reward: f64);
     /// Forgets everything learned, as if newly built.
     fn reset(&mut self);
+    /// `(p.select(rp), q.select(rq))` for two policies of the same kind,
+    /// each with its own generator: what [`Simulation`] calls to step two
+    /// runs at once. A policy may interleave the two selections' work
+    /// (Thompson-Beta runs both vector passes first) but must draw from
+    /// each generator exactly as `select` would, so the answers are the
+    /// same.
+    #[doc(hidden)]
+    fn select_pair<R: Rng + ?Sized>(
+        p: &mut Self,
+        q: &mut Self,
+        rp: &mut R,
+        rq: &mut R,
+    ) -> (usize, usize)
+    where
+        Self: Sized,
+    {
+        (p.select(rp), q.select(rq))
+    }
 }
 
 /// The index of the largest `score`, ties broken uniformly at random (one

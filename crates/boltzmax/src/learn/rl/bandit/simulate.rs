@@ -246,8 +246,7 @@ impl Simulation {
         let (best0, best1) = (best_mean(&env0), best_mean(&env1));
         let (mut regret0, mut regret1) = (0.0, 0.0);
         for t in 0..self.steps {
-            let a0 = p0.select(&mut rng0);
-            let a1 = p1.select(&mut rng1);
+            let (a0, a1) = P::select_pair(p0, p1, &mut rng0, &mut rng1);
             let r0 = env0.pull(a0, &mut rng0);
             let r1 = env1.pull(a1, &mut rng1);
             p0.update(a0, r0);

@@ -369,4 +369,18 @@ impl Policy for AnyPolicy {
     fn reset(&mut self) {
         each!(self, p => p.reset())
     }
+    #[inline]
+    fn select_pair<R: Rng + ?Sized>(
+        p: &mut Self,
+        q: &mut Self,
+        rp: &mut R,
+        rq: &mut R,
+    ) -> (usize, usize) {
+        match (p, q) {
+            (AnyPolicy::ThompsonBeta(p), AnyPolicy::ThompsonBeta(q)) => {
+                ThompsonBeta::select_pair(p, q, rp, rq)
+            }
+            (p, q) => (p.select(rp), q.select(rq)),
+        }
+    }
 }

@@ -95,6 +95,23 @@ impl Policy for ThompsonBeta {
         argmax_random_ties(&self.draws, rng)
     }
 
+    fn select_pair<R: Rng + ?Sized>(
+        p: &mut Self,
+        q: &mut Self,
+        rp: &mut R,
+        rq: &mut R,
+    ) -> (usize, usize) {
+        let (gp, gq) = GammaBatch::draw_pair(&mut p.gammas, &mut q.gammas, rp, rq);
+        let (x, y) = gp.split_at(p.a.len());
+        beta_ratios(x, y, &mut p.draws);
+        let (x, y) = gq.split_at(q.a.len());
+        beta_ratios(x, y, &mut q.draws);
+        (
+            argmax_random_ties(&p.draws, rp),
+            argmax_random_ties(&q.draws, rq),
+        )
+    }
+
     fn update(&mut self, arm: usize, reward: f64) {
         let r = reward.clamp(0.0, 1.0);
         // Both shapes are set, without a branch on the reward: a shape
