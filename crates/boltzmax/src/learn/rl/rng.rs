@@ -240,14 +240,15 @@ fn shape32(d: f64) -> (f32, f32) {
 }
 
 /// The `f32` ziggurat of the first pass, 1024 layers
-/// ([`super::ziggurat1024`]), one `u64` per layer `i` (one gather): the low half is layer `i`'s width `X[i]` rounded to `f32`, the
-/// high half `K[i] = ceil(2^24 X[i + 1] / X[i])`, so that a position `m`
-/// (24 bits) lies in the layer's inner rectangle, `m 2^-24 X[i] <
-/// X[i + 1]`, exactly when `m < K[i]` (an integer comparison, no
-/// rounding: `zig32_table_is_exact` checks that no quotient is within
-/// 1e-6 of an integer, so `f64` division decides it). Points outside go
-/// to the `f64` wedge and tail ([`wedge_or_tail`]) with `x = m 2^-24 X[i]`
-/// in `f64`; a fast point's value is `m 2^-24 X[i]` rounded to `f32`.
+/// ([`super::ziggurat1024`]), one `u64` per layer `i` (one gather): the low
+/// half is layer `i`'s width `X[i]` rounded to `f32`, the high half `K[i] =
+/// ceil(2^24 X[i + 1] / X[i])`, so that a position `m` (24 bits) lies in
+/// the layer's inner rectangle, `m 2^-24 X[i] < X[i + 1]`, exactly when `m
+/// < K[i]` (an integer comparison, no rounding: `zig32_table_is_exact`
+/// checks that no quotient is within 1e-6 of an integer, so `f64` division
+/// decides it). Points outside go to the `f64` wedge and tail
+/// ([`wedge_or_tail`]) with `x = m 2^-24 X[i]` in `f64`; a fast point's
+/// value is `m 2^-24 X[i]` rounded to `f32`.
 const fn zig32_table() -> [u64; ZLAYERS] {
     use super::ziggurat1024::X;
     let mut t = [0u64; ZLAYERS];
