@@ -180,6 +180,39 @@ impl GammaShape {
             || ln_pos(u) < 0.5 * z2 + d * (1.0 - v3 + ln_pos(v3))
     }
 
+    /// True when Marsaglia and Tsang's test certainly rejects `z`, `u`
+    /// (with `v = 1 + c z > 0`), found without logarithms: a lower bound
+    /// on `ln u`, `-(w + w^2/2 + w^3/(3u))` with `w = 1 - u` (the series of
+    /// `ln(1 - w)`, its tail summed as a geometric series), above an upper
+    /// bound on the right-hand side `d f(t)`: `-d t^4 (0.75 - 0.6 t)` for
+    /// `0 <= t < 0.99`, `-d t^4 (0.75 + 0.6 s + 0.5 s^2)` for `t = -s < 0`
+    /// (the series of [`squeeze_q`]'s `f`, cut), `t = c z`. The margin,
+    /// `1e-9` relative and `1e-12 (1 + d)` absolute, is far above the
+    /// rounding of [`GammaShape::accepts`]' own `f64` evaluation (a few
+    /// `1e-16 (d + |ln u| + z^2)`), so a lane rejected here is one that
+    /// `accepts` rejects too: the same decisions, without its two
+    /// logarithms for the ~60% of undecided lanes that are rejections.
+    #[inline]
+    fn surely_rejects(&self, z: f64, u: f64) -> bool {
+        self.rejects_with(z, u, 1e-9)
+    }
+
+    /// [`GammaShape::surely_rejects`] with the relative margin `slack`.
+    #[inline]
+    fn rejects_with(&self, z: f64, u: f64, slack: f64) -> bool {
+        let t = self.c * z;
+        if t >= 0.99 {
+            return false;
+        }
+        let w = 1.0 - u;
+        let ww = w * w;
+        let upper_neg_ln_u = w + 0.5 * ww + ww * w / (3.0 * u);
+        let p = 0.75 - 0.6 * t + if t < 0.0 { 0.5 * t * t } else { 0.0 };
+        let t2 = t * t;
+        let x = self.d * (t2 * t2) * p;
+        upper_neg_ln_u < x * (1.0 - slack) - 1e-12 * (1.0 + self.d)
+    }
+
     /// Marsaglia and Tsang's rejection loop for `Gamma(s, 1)` (`s` the
     /// shape, or shape + 1 below 1) from a first proposal `z`, tested by
     /// [`GammaShape::accepts`]; a rejection starts over with a fresh
@@ -574,7 +607,7 @@ fn finish_lane<R: Rng + ?Sized>(s: &GammaShape, rng: &mut R, key: u64, j: usize)
         // same proposal (z and u are exact in f64).
         let (z, u) = (f64::from(z), f64::from(u));
         let v = 1.0 + s.c * z;
-        if v > 0.0 && s.accepts(z, u, v) {
+        if v > 0.0 && !s.surely_rejects(z, u) && s.accepts(z, u, v) {
             return s.d * (v * v * v);
         }
         let z = standard_normal(rng);
@@ -1256,11 +1289,13 @@ mod tests {
     /// `f(t) = 3 ln(1 + t) - 3t + 3t^2/2 - t^3`, by its series
     /// `3 sum_{k>=4} (-1)^(k+1) t^k / k` for `|t| < 0.1` (no cancellation),
     /// so that its own error (~1e-16 relative) is far below the `f32`
-    /// effects checked against it.
-    fn exact_accepts(s: &GammaShape, z: f64, u: f64) -> bool {
+    /// effects checked against it. `Some(true)` / `Some(false)`: accepted /
+    /// rejected with room to spare for that error (`1e-12 (1 + |rhs|)`);
+    /// `None`: too close to tell.
+    fn exact_test(s: &GammaShape, z: f64, u: f64) -> Option<bool> {
         let t = s.c * z;
         if t <= -1.0 {
-            return false;
+            return Some(false);
         }
         let f = if t.abs() < 0.1 {
             (4..60)
@@ -1274,7 +1309,19 @@ mod tests {
         };
         let rhs = s.d * f + 0.5 * z * z * (1.0 - 9.0 * s.d * s.c * s.c);
         // ln u by ln_1p(u - 1) (exact argument): accurate near u = 1.
-        (u - 1.0).ln_1p() < rhs + 1e-12 * (1.0 + rhs.abs())
+        let (lnu, tol) = ((u - 1.0).ln_1p(), 1e-12 * (1.0 + rhs.abs()));
+        if lnu < rhs - tol {
+            Some(true)
+        } else if lnu >= rhs + tol {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Accepted by the exact test, or too close to tell.
+    fn exact_accepts(s: &GammaShape, z: f64, u: f64) -> bool {
+        exact_test(s, z, u) != Some(false)
     }
 
     #[test]
@@ -1325,6 +1372,62 @@ mod tests {
         for z in [-1.0f32, 0.0, 0.5, 3.0] {
             assert!(!squeeze32(z, 1e-3, c32, d32, SQUEEZE_T));
         }
+    }
+
+    #[test]
+    fn surely_rejects_only_what_the_test_rejects() {
+        // A million proposals over shapes 1e-3 to 1e7, z in [-4, 4] (f32,
+        // as the first pass makes them), two thirds of the uniforms within
+        // 1000 grid steps of the bound's own edge: every lane the bound
+        // rejects, GammaShape::accepts rejects too, and so does the exact
+        // test. The bound catches most rejections; with its margin turned
+        // into a 1% overreach the check fails.
+        let check = |slack: f64| {
+            let mut rng = stream_rng(26, 0);
+            let (mut rejected, mut wrong, mut test_rejects) = (0u32, 0u32, 0u32);
+            let grid = (1u32 << 24) as f64;
+            for k in 0..1_000_000 {
+                let shape = 10f64.powf(-3.0 + 10.0 * uniform_open(&mut rng));
+                let s = GammaShape::new(shape);
+                let z = f64::from((8.0 * uniform_open(&mut rng) - 4.0) as f32);
+                let v = 1.0 + s.c * z;
+                if v <= 0.0 {
+                    continue;
+                }
+                let t = s.c * z;
+                let p = 0.75 - 0.6 * t + if t < 0.0 { 0.5 * t * t } else { 0.0 };
+                let x = s.d * t.powi(4) * p;
+                // The bound's edge: w + w^2/2 + w^3/(3(1 - w)) = x.
+                let (mut lo, mut hi) = (0.0f64, 1.0f64);
+                for _ in 0..60 {
+                    let w = 0.5 * (lo + hi);
+                    if w + 0.5 * w * w + w * w * w / (3.0 * (1.0 - w)) < x {
+                        lo = w;
+                    } else {
+                        hi = w;
+                    }
+                }
+                let kk = if k % 3 == 0 {
+                    (uniform_open(&mut rng) * grid).ceil()
+                } else {
+                    ((1.0 - lo) * grid).round() + (2000.0 * uniform_open(&mut rng) - 1000.0).round()
+                }
+                .clamp(1.0, grid);
+                let u = kk / grid;
+                let accepts = s.accepts(z, u, v);
+                test_rejects += u32::from(!accepts);
+                if s.rejects_with(z, u, slack) {
+                    rejected += 1;
+                    wrong += u32::from(accepts || exact_test(&s, z, u) == Some(true));
+                }
+            }
+            (rejected, wrong, test_rejects)
+        };
+        let (rejected, wrong, test_rejects) = check(1e-9);
+        assert_eq!(wrong, 0);
+        assert!(rejected > test_rejects / 2, "{rejected} of {test_rejects}");
+        let (_, wrong, _) = check(-0.01);
+        assert!(wrong > 0, "the check cannot fail");
     }
 
     #[test]
