@@ -88,11 +88,8 @@ impl Policy for ThompsonBeta {
     }
 
     fn select<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
-        let k = self.a.len();
         let g = self.gammas.draw(rng);
-        let (x, y) = g.split_at(k);
-        beta_ratios(x, y, &mut self.draws);
-        argmax_random_ties(&self.draws, rng)
+        pull_largest(g, &mut self.draws, rng)
     }
 
     fn select_pair<R: Rng + ?Sized>(
@@ -102,13 +99,9 @@ impl Policy for ThompsonBeta {
         rq: &mut R,
     ) -> (usize, usize) {
         let (gp, gq) = GammaBatch::draw_pair(&mut p.gammas, &mut q.gammas, rp, rq);
-        let (x, y) = gp.split_at(p.a.len());
-        beta_ratios(x, y, &mut p.draws);
-        let (x, y) = gq.split_at(q.a.len());
-        beta_ratios(x, y, &mut q.draws);
         (
-            argmax_random_ties(&p.draws, rp),
-            argmax_random_ties(&q.draws, rq),
+            pull_largest(gp, &mut p.draws, rp),
+            pull_largest(gq, &mut q.draws, rq),
         )
     }
 
@@ -135,6 +128,15 @@ impl Policy for ThompsonBeta {
             self.gammas.set(k + i, self.b0);
         }
     }
+}
+
+/// The arm with the largest Beta draw `X_i / (X_i + Y_i)`, from a batch's
+/// Gamma draws `g = (X_1..X_K, Y_1..Y_K)`; the draws are left in `draws`.
+#[inline]
+fn pull_largest<R: Rng + ?Sized>(g: &[f64], draws: &mut [f64], rng: &mut R) -> usize {
+    let (x, y) = g.split_at(draws.len());
+    beta_ratios(x, y, draws);
+    argmax_random_ties(draws, rng)
 }
 
 /// Thompson sampling for Gaussian rewards of known standard deviation
